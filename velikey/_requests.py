@@ -1,0 +1,172 @@
+"""One request builder per SDK operation.
+
+Each operation is described as data (``RequestSpec``) before anything is sent, so the
+runner's dry-run renders exactly the request that live mode sends: the same method, path,
+query, headers and body bytes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "OPERATIONS",
+    "RequestSpec",
+    "build",
+    "encode_json",
+    "operation_names",
+    "operation_parameters",
+]
+
+
+def encode_json(body: Any) -> bytes:
+    """The exact bytes of a JSON body: compact, sorted keys, UTF-8, so digests are stable."""
+    return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False).encode()
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """A request as data: what to send, independent of credentials and ids.
+
+    ``path`` is relative to the client's base URL; ``fallback_path`` is tried when the
+    server answers 404 for ``path`` (health). ``mutating`` requests get an
+    ``Idempotency-Key`` and are only retried because they carry one.
+    """
+
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    json: Any = None
+    form: tuple[tuple[str, str], ...] | None = None
+    mutating: bool = False
+    fallback_path: str | None = None
+    idempotency_key: str | None = None
+    extra_headers: tuple[tuple[str, str], ...] = field(default=())
+
+    def body_bytes(self) -> bytes:
+        """The body exactly as it goes on the wire (empty for none)."""
+        if self.form is not None:
+            from urllib.parse import urlencode
+
+            return urlencode(list(self.form)).encode()
+        if self.json is None:
+            return b""
+        return encode_json(self.json)
+
+    def content_type(self) -> str | None:
+        if self.form is not None:
+            return "application/x-www-form-urlencoded"
+        if self.json is not None:
+            return "application/json"
+        return None
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _get_health() -> tuple[RequestSpec, ...]:
+    return (RequestSpec("GET", "/api/healthz", fallback_path="/health"),)
+
+
+def _policies_list(active_only: bool = True) -> tuple[RequestSpec, ...]:
+    return (RequestSpec("GET", "/api/policies", params=(("active_only", _bool(active_only)),)),)
+
+
+def _billing_get_usage(period: str = "current") -> tuple[RequestSpec, ...]:
+    return (RequestSpec("GET", "/api/usage/summary", params=(("period", str(period)),)),)
+
+
+def _monitoring_get_active_alerts(limit: int = 100) -> tuple[RequestSpec, ...]:
+    return (RequestSpec("GET", "/api/alerts", params=(("resolved", "false"), ("limit", str(int(limit))))),)
+
+
+def _monitoring_get_health_score() -> tuple[RequestSpec, ...]:
+    # Derived client-side from usage and open alerts: two reads, one score.
+    return _billing_get_usage("current") + _monitoring_get_active_alerts(100)
+
+
+def _rollouts_plan(
+    policy_id: str,
+    canary_percent: int = 5,
+    stabilization_window_s: int = 300,
+    dry_run: bool = True,
+    explain: bool = False,
+    idempotency_key: str | None = None,
+) -> tuple[RequestSpec, ...]:
+    body = {
+        "policyId": policy_id,
+        "canaryPercent": canary_percent,
+        "stabilizationWindowS": stabilization_window_s,
+        "dryRun": dry_run,
+        "explain": explain,
+    }
+    return (RequestSpec("POST", "/api/rollouts/plan", json=body, mutating=True, idempotency_key=idempotency_key),)
+
+
+def _rollouts_apply(
+    plan_id: str,
+    idempotency_key: str | None = None,
+    dry_run: bool = True,
+    explain: bool = False,
+) -> tuple[RequestSpec, ...]:
+    # The body repeats the key so servers that read either place see the same one; the
+    # placeholder is filled by the client when the caller gives none.
+    body = {"planId": plan_id, "idempotencyKey": idempotency_key, "dryRun": dry_run, "explain": explain}
+    return (RequestSpec("POST", "/api/rollouts/apply", json=body, mutating=True, idempotency_key=idempotency_key),)
+
+
+def _rollouts_rollback(
+    rollback_token: str,
+    confirm: bool = True,
+    explain: bool = False,
+    idempotency_key: str | None = None,
+) -> tuple[RequestSpec, ...]:
+    body = {"rollbackToken": rollback_token, "confirm": confirm, "confirmation": "ROLLBACK", "explain": explain}
+    return (
+        RequestSpec("POST", "/api/rollouts/rollback", json=body, mutating=True, idempotency_key=idempotency_key),
+    )
+
+
+def _telemetry_ingest(data: Any, idempotency_key: str | None = None) -> tuple[RequestSpec, ...]:
+    return (
+        RequestSpec("POST", "/api/telemetry/ingest", json=data, mutating=True, idempotency_key=idempotency_key),
+    )
+
+
+OPERATIONS: Mapping[str, Callable[..., tuple[RequestSpec, ...]]] = {
+    "get_health": _get_health,
+    "policies.list": _policies_list,
+    "billing.get_usage": _billing_get_usage,
+    "monitoring.get_active_alerts": _monitoring_get_active_alerts,
+    "monitoring.get_health_score": _monitoring_get_health_score,
+    "rollouts.plan": _rollouts_plan,
+    "rollouts.apply": _rollouts_apply,
+    "rollouts.rollback": _rollouts_rollback,
+    "telemetry.ingest": _telemetry_ingest,
+}
+
+# Operations whose effect is real unless they say otherwise: the runner gates them behind --confirm.
+EFFECTFUL: Mapping[str, Callable[[Mapping[str, Any]], bool]] = {
+    "rollouts.apply": lambda kw: not kw.get("dry_run", True),
+    "rollouts.rollback": lambda kw: bool(kw.get("confirm", True)),
+}
+
+
+def operation_names() -> frozenset[str]:
+    """Every dotted operation name a scenario may ``call``."""
+    return frozenset(OPERATIONS)
+
+
+def operation_parameters(name: str) -> Mapping[str, inspect.Parameter]:
+    """The keyword arguments an operation accepts, for validating scenarios before a run."""
+    return inspect.signature(OPERATIONS[name]).parameters
+
+
+def build(name: str, /, **kwargs: Any) -> tuple[RequestSpec, ...]:
+    """The requests an operation makes, in order; raises ``KeyError``/``TypeError`` on misuse."""
+    return OPERATIONS[name](**kwargs)
