@@ -7,16 +7,21 @@ query, headers and body bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 __all__ = [
+    "EFFECTFUL",
     "OPERATIONS",
+    "PreparedRequest",
     "RequestSpec",
     "build",
+    "prepare",
     "encode_json",
     "operation_names",
     "operation_parameters",
@@ -45,13 +50,18 @@ class RequestSpec:
     mutating: bool = False
     fallback_path: str | None = None
     idempotency_key: str | None = None
-    extra_headers: tuple[tuple[str, str], ...] = field(default=())
+    auth_required: bool = True
+
+    def with_idempotency_key(self, key: str) -> RequestSpec:
+        """The same request carrying ``key``, in the body too where the body has a slot for it."""
+        body = self.json
+        if isinstance(body, dict) and "idempotencyKey" in body:
+            body = {**body, "idempotencyKey": key}
+        return dataclasses.replace(self, idempotency_key=key, json=body)
 
     def body_bytes(self) -> bytes:
         """The body exactly as it goes on the wire (empty for none)."""
         if self.form is not None:
-            from urllib.parse import urlencode
-
             return urlencode(list(self.form)).encode()
         if self.json is None:
             return b""
@@ -65,12 +75,50 @@ class RequestSpec:
         return None
 
 
+@dataclass(frozen=True)
+class PreparedRequest:
+    """Exactly what goes on the wire, secrets included: render it only through a redactor."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+def prepare(
+    spec: RequestSpec,
+    *,
+    base_url: str,
+    request_id: str,
+    auth_headers: Mapping[str, str] | None = None,
+    path: str | None = None,
+) -> PreparedRequest:
+    """The one place a request description becomes wire bytes, for live sends and dry-run renders alike."""
+    url = base_url.rstrip("/") + (path or spec.path)
+    if spec.params:
+        url += "?" + urlencode(list(spec.params))
+    headers: list[tuple[str, str]] = [("Accept", "application/json"), ("X-Request-Id", request_id)]
+    content_type = spec.content_type()
+    if content_type:
+        headers.append(("Content-Type", content_type))
+    if spec.mutating and spec.idempotency_key:
+        headers.append(("Idempotency-Key", spec.idempotency_key))
+    headers.extend((auth_headers or {}).items())
+    return PreparedRequest(spec.method, url, tuple(headers), spec.body_bytes())
+
+
 def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
 def _get_health() -> tuple[RequestSpec, ...]:
-    return (RequestSpec("GET", "/api/healthz", fallback_path="/health"),)
+    return (RequestSpec("GET", "/api/healthz", fallback_path="/health", auth_required=False),)
 
 
 def _policies_list(active_only: bool = True) -> tuple[RequestSpec, ...]:

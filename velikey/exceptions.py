@@ -27,6 +27,8 @@ password or API key: those are scrubbed before an error is built.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "APIStatusError",
     "AuthError",
@@ -50,7 +52,14 @@ __all__ = [
 
 
 class VeliKeyError(Exception):
-    """Base of every SDK error; carries what a caller needs to act on it, nothing secret."""
+    """Base of every SDK error; carries what a caller needs to act on it, nothing secret.
+
+    ``attempts`` is how many tries were made; ``exchange`` is the final request/answer
+    (``velikey._client.Exchange``) when there was one, so evidence can record it.
+    """
+
+    attempts: int = 1
+    exchange: Any = None
 
     def __init__(
         self,

@@ -1,0 +1,226 @@
+"""``AegisClient`` (async) and ``AegisClientSync``: the seed's constructor over one shared core.
+
+The sync client is a thin wrapper that drives the async one on a private event loop, so
+there is one implementation of every operation, not two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from ._client import Core, Exchange, IdSource, Sleep
+from ._requests import build
+from ._results import parse_result
+from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, RetryPolicy
+from .exceptions import InvalidResponseError
+from .models import HashEcho
+from .resources import Billing, Monitoring, Policies, Rollouts, Telemetry
+
+__all__ = ["AegisClient", "AegisClientSync", "CallResult", "ProbeResult"]
+
+DEFAULT_BASE_URL = "https://axis.velikey.com"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """An operation's caller-facing result and every exchange it took to get it."""
+
+    result: Any
+    exchanges: tuple[Exchange, ...]
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """A payload probe: what was sent (length, local SHA-256) and what the endpoint echoed."""
+
+    bytes_sent: int
+    sha256: str
+    echo: HashEcho
+    exchange: Exchange
+
+    @property
+    def matched(self) -> bool:
+        return self.echo.sha256.lower() == self.sha256 and self.echo.bytes == self.bytes_sent
+
+
+class AegisClient:
+    """Async client for Axis + Aegis.
+
+    Auth: ``api_key`` or ``session_cookie`` when given; otherwise the environment, in the
+    seed's order (``AXIS_SESSION_COOKIE`` … credentials bootstrap). ``transport``,
+    ``id_source``, ``retry_policy`` and ``sleep`` are injectable for tests and for the
+    runner's deterministic ids.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        session_cookie: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        verify_ssl: bool = True,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry_policy: RetryPolicy | None = None,
+        id_source: IdSource | None = None,
+        sleep: Sleep | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._core = Core(
+            base_url=base_url,
+            api_key=api_key,
+            session_cookie=session_cookie,
+            timeout=timeout,
+            retry_policy=retry_policy or RetryPolicy(max_retries=max_retries),
+            verify_ssl=verify_ssl,
+            transport=transport,
+            id_source=id_source,
+            sleep=sleep,
+            env=env,
+        )
+        self.policies = Policies(self)
+        self.billing = Billing(self)
+        self.monitoring = Monitoring(self)
+        self.rollouts = Rollouts(self)
+        self.telemetry = Telemetry(self)
+
+    def __repr__(self) -> str:
+        return f"AegisClient(base_url={self._core.base_url!r}, auth_source={self._core.auth_source!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def auth_source(self) -> str | None:
+        """Which auth source is in use, by name; None until the first request resolves it."""
+        return self._core.auth_source
+
+    async def resolve_auth(self) -> str:
+        """Resolve (and bootstrap, if that is the source) the session now; returns the source name."""
+        return (await self._core.resolve_auth()).source
+
+    async def get_health(self) -> dict[str, Any]:
+        """Service health: ``{"status": "ok", ...}`` (``/api/healthz``, falling back to ``/health``)."""
+        return await self.result("get_health")
+
+    async def call(
+        self,
+        operation: str,
+        /,
+        *,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+        parse_float: Callable[[str], Any] | None = None,
+        **kwargs: Any,
+    ) -> CallResult:
+        """Run operation ``operation`` (a dotted name) with explicit ids; the runner's entry point.
+
+        An operation of several requests gets ``<request_id>.1``, ``.2`` …; mutating ones
+        share ``idempotency_key`` (retries reuse it, so an effect happens once).
+        """
+        specs = build(operation, **kwargs)
+        exchanges = []
+        for index, spec in enumerate(specs, start=1):
+            rid = request_id if request_id is None or len(specs) == 1 else f"{request_id}.{index}"
+            exchanges.append(await self._core.send(spec, request_id=rid, idempotency_key=idempotency_key))
+        bodies = [exchange.json(parse_float=parse_float) for exchange in exchanges]
+        return CallResult(parse_result(operation, bodies), tuple(exchanges))
+
+    async def result(self, operation: str, /, **kwargs: Any) -> Any:
+        return (await self.call(operation, **kwargs)).result
+
+    async def probe_payload(
+        self,
+        url: str,
+        payload: bytes | Callable[[], AsyncIterator[bytes]],
+        *,
+        length: int | None = None,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ProbeResult:
+        """Stream ``payload`` to a hash-echo endpoint and compare its echo with the local digest.
+
+        A factory of chunks keeps a large payload out of memory; no credentials are sent,
+        because the payload URL may be another host.
+        """
+        if isinstance(payload, bytes):
+            data = payload
+
+            async def chunks() -> AsyncIterator[bytes]:
+                yield data
+
+            factory, length = chunks, len(data)
+        else:
+            factory = payload
+            if length is None:
+                raise ValueError("length is required when payload is a chunk factory")
+        exchange, local = await self._core.send_stream(
+            url, factory, length=length, request_id=request_id, idempotency_key=idempotency_key
+        )
+        try:
+            echo = HashEcho.model_validate(exchange.json())
+        except (ValueError, TypeError) as exc:
+            if isinstance(exc, InvalidResponseError):
+                raise
+            raise InvalidResponseError(
+                "payload endpoint did not answer {sha256, bytes}", status=exchange.status
+            ) from exc
+        return ProbeResult(bytes_sent=length, sha256=local, echo=echo, exchange=exchange)
+
+    async def close(self) -> None:
+        await self._core.aclose()
+
+    async def __aenter__(self) -> AegisClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+class _SyncProxy:
+    """Turns every coroutine method of the wrapped object into a blocking call; nests for resources."""
+
+    def __init__(self, target: Any, run: Callable[[Coroutine[Any, Any, Any]], Any]) -> None:
+        self._target = target
+        self._run = run
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if asyncio.iscoroutinefunction(attr):
+            return lambda *args, **kwargs: self._run(attr(*args, **kwargs))
+        if isinstance(attr, (Policies, Billing, Monitoring, Rollouts, Telemetry)):
+            return _SyncProxy(attr, self._run)
+        return attr
+
+    def __repr__(self) -> str:
+        return repr(self._target).replace("AegisClient(", "AegisClientSync(", 1)
+
+
+class AegisClientSync(_SyncProxy):
+    """Blocking client with the same constructor, resources and methods as ``AegisClient``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        super().__init__(AegisClient(*args, **kwargs), self._run_coro)
+
+    def _run_coro(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self._target.close())
+            self._loop.close()
+
+    def __enter__(self) -> AegisClientSync:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,338 @@
+"""The sender: auth, ids, retries and the one boundary where foreign errors become SDK errors.
+
+Every operation reaches the network through ``Core.send`` (or ``Core.send_stream`` for the
+payload probe). Requests are prepared by ``velikey._requests.prepare`` — the same function
+the runner's dry-run uses — so what is rendered is what is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import ssl
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from . import _auth
+from ._requests import PreparedRequest, RequestSpec, prepare
+from ._retry import DEFAULT_TIMEOUT_S, RetryPolicy
+from .exceptions import (
+    AuthMissingError,
+    InvalidResponseError,
+    RateLimitError,
+    TimeoutError,
+    TLSError,
+    TransportError,
+    VeliKeyError,
+    error_for_status,
+)
+
+__all__ = ["Core", "Exchange"]
+
+log = logging.getLogger("velikey")
+
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# Env values that are secrets in themselves (file and command sources end up in the resolution).
+SECRET_ENV = ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_AUTH_PASSWORD", "VELIKEY_API_KEY")
+REDACTED = "[REDACTED]"
+
+IdSource = Callable[[str], str]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def _uuid_ids(purpose: str) -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and the answer it finally got, after ``attempts`` tries."""
+
+    request: PreparedRequest
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    attempts: int
+
+    def json(self, *, parse_float: Callable[[str], Any] | None = None) -> Any:
+        """The body as JSON; anything else is ``InvalidResponseError``, never a decoder traceback."""
+        try:
+            return json.loads(self.body.decode("utf-8"), parse_float=parse_float)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise InvalidResponseError(
+                f"expected a JSON body from {self.request.method} {_path_of(self.request.url)}",
+                status=self.status,
+                request_id=self.request.header("X-Request-Id"),
+            ) from exc
+
+
+def _path_of(url: str) -> str:
+    return httpx.URL(url).path
+
+
+class Core:
+    """Shared by the async and sync clients: holds the HTTP pool, the auth and the retry policy."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        session_cookie: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retry_policy: RetryPolicy,
+        verify_ssl: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+        id_source: IdSource | None = None,
+        sleep: Sleep | None = None,
+        env: Mapping[str, str] | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry_policy
+        self._ids = id_source or _uuid_ids
+        self._sleep = sleep or asyncio.sleep
+        self._env = os.environ if env is None else env
+        self._max_response_bytes = max_response_bytes
+        # base_url serves the bootstrap's relative paths; prepared requests carry absolute URLs.
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout),
+            verify=verify_ssl,
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._explicit_key = api_key
+        self._explicit_cookie = session_cookie
+        self._auth: _auth.AuthResolution | None = None
+        if api_key or session_cookie:
+            self._auth = _auth.resolve_static_auth({}, api_key=api_key, session_cookie=session_cookie)
+
+    # -- auth ------------------------------------------------------------------------------
+
+    @property
+    def auth_source(self) -> str | None:
+        """The name of the auth source in use (never its value); None until resolved."""
+        return self._auth.source if self._auth else None
+
+    async def resolve_auth(self) -> _auth.AuthResolution:
+        """Find a session: explicit values, then the environment in the seed's order, then bootstrap."""
+        if self._auth is not None:
+            return self._auth
+        resolution = _auth.resolve_static_auth(self._env)
+        if resolution is None:
+            email, password = self._env.get("AXIS_AUTH_EMAIL"), self._env.get("AXIS_AUTH_PASSWORD")
+            if not (email and password):
+                raise AuthMissingError(
+                    "no Axis auth source is configured; set one of " + ", ".join(_auth.AUTH_SOURCES),
+                    tried=_auth.AUTH_SOURCES,
+                )
+            try:
+                cookie = await _auth.bootstrap_session(self._http, email=email, password=password)
+            except httpx.HTTPError as exc:
+                raise self._map_transport_error(exc, None) from exc
+            finally:
+                self._http.cookies.clear()
+            resolution = _auth.AuthResolution(source="credentials_bootstrap", cookie=cookie, api_key=None)
+        self._auth = resolution
+        return resolution
+
+    def _auth_headers(self, resolution: _auth.AuthResolution | None) -> dict[str, str]:
+        if resolution is None:
+            return {}
+        if resolution.api_key:
+            return {"Authorization": f"Bearer {resolution.api_key}"}
+        if resolution.cookie:
+            return {"Cookie": resolution.cookie}
+        return {}
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value this client holds, for scrubbing text before it reaches an error."""
+        values = [self._explicit_key, self._explicit_cookie]
+        if self._auth:
+            values += [self._auth.api_key, self._auth.cookie]
+            if self._auth.cookie and "=" in self._auth.cookie:
+                values += [part.split("=", 1)[1] for part in self._auth.cookie.split(";") if "=" in part]
+        values += [self._env.get(name) for name in SECRET_ENV]
+        return tuple(sorted({v.strip() for v in values if v and len(v.strip()) >= 4}, key=len, reverse=True))
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets():
+            text = text.replace(secret, REDACTED)
+        return text
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def prepare(self, spec: RequestSpec, *, request_id: str, path: str | None = None) -> PreparedRequest:
+        """Prepare with the live auth headers (resolve first); used for sends only."""
+        headers = self._auth_headers(self._auth)
+        return prepare(spec, base_url=self.base_url, request_id=request_id, auth_headers=headers, path=path)
+
+    async def send(
+        self,
+        spec: RequestSpec,
+        *,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Exchange:
+        """Send one request with retries; an error status raises its typed error (``.exchange`` attached)."""
+        try:
+            await self.resolve_auth()
+        except AuthMissingError:
+            if spec.auth_required:
+                raise
+        if spec.mutating:
+            spec = spec.with_idempotency_key(idempotency_key or spec.idempotency_key or self._ids("idempotency-key"))
+        request_id = request_id or self._ids("request-id")
+        exchange = await self._send_prepared(self.prepare(spec, request_id=request_id), retry_ok=self._may_retry(spec))
+        if exchange.status == 404 and spec.fallback_path:
+            fallback = self.prepare(spec, request_id=request_id, path=spec.fallback_path)
+            exchange = await self._send_prepared(fallback, retry_ok=True)
+        self.raise_for_status(exchange)
+        return exchange
+
+    async def send_stream(
+        self,
+        url: str,
+        chunks: Callable[[], AsyncIterator[bytes]],
+        *,
+        length: int,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[Exchange, str]:
+        """POST a streamed body to ``url`` (no credentials: it may be another host); returns the local digest.
+
+        ``chunks`` is a factory so a retry streams the same bytes again; the digest is taken
+        from the bytes actually sent on the final attempt.
+        """
+        request = PreparedRequest(
+            "POST",
+            url,
+            (
+                ("Accept", "application/json"),
+                ("X-Request-Id", request_id or self._ids("request-id")),
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Length", str(length)),
+                ("Idempotency-Key", idempotency_key or self._ids("idempotency-key")),
+            ),
+            b"",
+        )
+        digest = hashlib.sha256()
+
+        async def body() -> AsyncIterator[bytes]:
+            nonlocal digest
+            digest = hashlib.sha256()
+            async for chunk in chunks():
+                digest.update(chunk)
+                yield chunk
+
+        exchange = await self._send_prepared(request, retry_ok=True, content=body)
+        self.raise_for_status(exchange)
+        return exchange, digest.hexdigest()
+
+    def _may_retry(self, spec: RequestSpec) -> bool:
+        # POSTs are retried only because the Idempotency-Key makes a replay harmless.
+        return spec.method in ("GET", "HEAD") or bool(spec.mutating and spec.idempotency_key)
+
+    async def _send_prepared(
+        self,
+        request: PreparedRequest,
+        *,
+        retry_ok: bool,
+        content: Callable[[], AsyncIterator[bytes]] | None = None,
+    ) -> Exchange:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, headers, body = await self._once(request, content)
+            except (httpx.HTTPError, ssl.SSLError, InvalidResponseError) as exc:
+                error = exc if isinstance(exc, InvalidResponseError) else self._map_transport_error(exc, request)
+                if retry_ok and attempt <= self.retry.max_retries and not isinstance(error, InvalidResponseError):
+                    if not isinstance(error, TLSError):
+                        await self._wait(attempt, None, request)
+                        continue
+                error.attempts = attempt
+                raise error from exc
+            if retry_ok and self.retry.retryable_status(status) and attempt <= self.retry.max_retries:
+                await self._wait(attempt, headers.get("retry-after"), request)
+                continue
+            log.debug("%s %s -> %s after %d attempt(s)", request.method, _path_of(request.url), status, attempt)
+            return Exchange(request, status, headers, body, attempt)
+
+    async def _wait(self, attempt: int, retry_after: str | None, request: PreparedRequest) -> None:
+        delay = self.retry.delay(attempt, retry_after)
+        log.info("retrying %s %s in %.2fs (attempt %d)", request.method, _path_of(request.url), delay, attempt + 1)
+        await self._sleep(delay)
+
+    async def _once(
+        self, request: PreparedRequest, content: Callable[[], AsyncIterator[bytes]] | None
+    ) -> tuple[int, httpx.Headers, bytes]:
+        http_request = self._http.build_request(
+            request.method,
+            request.url,
+            headers=list(request.headers),
+            content=content() if content is not None else (request.body or None),
+        )
+        response = await self._http.send(http_request, stream=True)
+        try:
+            received = bytearray()
+            async for chunk in response.aiter_bytes():
+                received += chunk
+                if len(received) > self._max_response_bytes:
+                    raise InvalidResponseError(
+                        f"response body exceeds {self._max_response_bytes} bytes",
+                        status=response.status_code,
+                        request_id=request.header("X-Request-Id"),
+                    )
+        finally:
+            await response.aclose()
+            # Auth travels in explicit headers only; a cookie jar would send session cookies unasked.
+            self._http.cookies.clear()
+        return response.status_code, response.headers, bytes(received)
+
+    def _map_transport_error(self, exc: BaseException, request: PreparedRequest | None) -> TransportError:
+        """The one boundary where httpx/ssl errors become SDK errors, most specific class first."""
+        request_id = request.header("X-Request-Id") if request else None
+        where = f" ({request.method} {_path_of(request.url)})" if request else ""
+        if isinstance(exc, httpx.TimeoutException):
+            return TimeoutError(f"request timed out{where}", request_id=request_id)
+        if isinstance(exc, ssl.SSLError) or isinstance(exc.__context__, ssl.SSLError):
+            return TLSError(f"TLS verification or handshake failed{where}", request_id=request_id)
+        if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return TLSError(f"TLS certificate verification failed{where}", request_id=request_id)
+        return TransportError(
+            f"no usable answer{where}: {type(exc).__name__}", request_id=request_id, detail=self.scrub(str(exc))[:200]
+        )
+
+    def raise_for_status(self, exchange: Exchange) -> None:
+        """Raise the typed error for an error status, with the server's detail scrubbed of secrets."""
+        if exchange.status < 400:
+            return
+        cls = error_for_status(exchange.status)
+        request = exchange.request
+        kwargs: dict[str, Any] = {
+            "status": exchange.status,
+            "request_id": exchange.headers.get("x-request-id") or request.header("X-Request-Id"),
+            "detail": self.scrub(exchange.body[:300].decode("utf-8", "replace")) or None,
+        }
+        message = f"{request.method} {_path_of(request.url)} failed"
+        if cls is RateLimitError:
+            error: VeliKeyError = RateLimitError(
+                message, retry_after=self.retry.delay(1, exchange.headers.get("retry-after")), **kwargs
+            )
+        else:
+            error = cls(message, **kwargs)
+        error.attempts = exchange.attempts
+        error.exchange = exchange
+        raise error
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
