@@ -1,0 +1,412 @@
+"""Auth sources: where the SDK's session cookie or API key comes from, and the credentials bootstrap.
+
+Static sources are resolved in one fixed order (explicit arguments, then the seed's env
+names), so a run always says which identity it used. Every error here names the source
+and the reason, never a cookie, token, password, API key, or a command's output: those
+are exactly the things a release gate must keep out of its logs and receipts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from velikey.exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    AuthSchemaMismatchError,
+    AuthSourceError,
+    error_for_status,
+)
+
+__all__ = [
+    "AUTH_SOURCES",
+    "CREDENTIALS_SOURCE",
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_NAMES",
+    "AuthResolution",
+    "Credentials",
+    "bootstrap_session",
+    "credentials_from_env",
+    "normalize_cookie",
+    "parse_cookie_file",
+    "resolve_static_auth",
+    "run_cookie_command",
+]
+
+SESSION_COOKIE_NAME = "next-auth.session-token"
+# NextAuth prefixes the name with __Secure- when the site is served over HTTPS.
+SESSION_COOKIE_NAMES: tuple[str, ...] = (SESSION_COOKIE_NAME, f"__Secure-{SESSION_COOKIE_NAME}")
+
+CREDENTIALS_SOURCE = "AXIS_AUTH_EMAIL+AXIS_AUTH_PASSWORD"
+# Every source the SDK looks at, in the order it looks; AuthMissingError lists these.
+AUTH_SOURCES: tuple[str, ...] = (
+    "AXIS_SESSION_COOKIE",
+    "AXIS_SESSION_TOKEN",
+    "AXIS_SESSION_COOKIE_FILE",
+    "AXIS_SESSION_COOKIE_COMMAND",
+    "VELIKEY_API_KEY",
+    CREDENTIALS_SOURCE,
+)
+
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 6265 token
+_NEXTAUTH_ERROR = re.compile(r"[A-Za-z]{1,64}")  # NextAuth error codes, e.g. CredentialsSignin
+
+
+def _looked_for() -> str:
+    return " or ".join(SESSION_COOKIE_NAMES)
+
+
+def normalize_cookie(value: str, *, source: str = "session_cookie") -> str:
+    """A ``Cookie`` header value carrying the session cookie, from a bare value or a header.
+
+    A bare value becomes ``next-auth.session-token=<value>``; a header that already names
+    a session cookie is kept as given (trimmed). A single ``name=value`` pair with another
+    name is rejected rather than wrapped, since it is almost surely the wrong cookie; a
+    bare value may still end in ``=`` padding. ``source`` only labels the error.
+    """
+    text = value.strip()
+    if not text:
+        raise AuthSourceError(f"{source}: the session cookie is empty", source=source)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        raise AuthSourceError(
+            f"{source}: the session cookie contains control characters (e.g. several lines)", source=source
+        )
+    pairs = [part.strip().partition("=") for part in text.split(";")]
+    named = {name.strip(): val.strip() for name, sep, val in pairs if sep}
+    if any(named.get(name) for name in SESSION_COOKIE_NAMES):
+        return text
+    name, _, rest = text.partition("=")
+    # `other=value` is a pair; `abc==` or `abc=` is a bare value ending in base64 padding.
+    looks_like_pair = bool(_COOKIE_NAME.fullmatch(name)) and bool(rest) and not rest.startswith("=")
+    if ";" in text or looks_like_pair:
+        raise AuthSourceError(
+            f"{source}: the cookie header has no non-empty {_looked_for()} cookie", source=source
+        )
+    return f"{SESSION_COOKIE_NAME}={text}"
+
+
+def parse_cookie_file(text: str, *, source: str = "AXIS_SESSION_COOKIE_FILE") -> str:
+    """The session ``Cookie`` header from a cookie file: raw cookie text or a storage-state JSON.
+
+    Text starting with ``{`` is read as a browser storage state (Playwright's
+    ``{"cookies": [...], "origins": [...]}``), never as a raw cookie, because a cookie value
+    never starts with ``{``: a truncated export then fails here, naming the file's source,
+    instead of being sent and failing later as a confusing 401. Several session cookies
+    with different values (several domains) are refused rather than guessed between.
+    """
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return normalize_cookie(stripped, source=source)
+    try:
+        state: Any = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        # Only the position is reported: the message must not quote the file's content.
+        raise AuthSourceError(
+            f"{source}: the file looks like JSON but does not parse (line {exc.lineno}, column {exc.colno})",
+            source=source,
+        ) from None
+    cookies = state.get("cookies") if isinstance(state, dict) else None
+    if not isinstance(cookies, list):
+        raise AuthSourceError(
+            f"{source}: the JSON is not a browser storage state (no 'cookies' list)", source=source
+        )
+    found = {
+        (cookie["name"], cookie["value"]): str(cookie.get("domain", "?"))
+        for cookie in cookies
+        if isinstance(cookie, dict)
+        and cookie.get("name") in SESSION_COOKIE_NAMES
+        and isinstance(cookie.get("value"), str)
+        and cookie["value"]
+    }
+    if not found:
+        raise AuthSourceError(
+            f"{source}: the storage state holds no {_looked_for()} cookie ({len(cookies)} cookie(s) present)",
+            source=source,
+        )
+    if len(found) > 1:
+        domains = ", ".join(sorted(set(found.values())))
+        raise AuthSourceError(
+            f"{source}: the storage state holds {len(found)} different session cookies "
+            f"(domains: {domains}); keep only the one for this Axis tenant",
+            source=source,
+        )
+    ((name, value),) = found
+    return normalize_cookie(f"{name}={value}", source=source)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    # The command runs in its own session, so killing the group also ends any children that
+    # hold its pipes open (``sh -c 'sleep 60; ...'``); otherwise reading them would hang.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (AttributeError, ProcessLookupError):  # no process groups (Windows), or already gone
+        proc.kill()
+
+
+def run_cookie_command(
+    command: str, timeout_s: float = 10.0, *, source: str = "AXIS_SESSION_COOKIE_COMMAND"
+) -> str:
+    """The session ``Cookie`` header printed on stdout by ``command`` (e.g. a keychain lookup).
+
+    The command is split with ``shlex`` and run without a shell, so nothing in it is
+    expanded or chained. Failures say why (exit code, timeout, not found) and name the
+    executable, but never quote stdout or stderr: either may hold the secret. stderr is
+    captured, not inherited, so it cannot leak into a CI log; its size is reported as a hint.
+    """
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise AuthSourceError(f"{source}: the command does not parse ({exc})", source=source) from None
+    if not argv:
+        raise AuthSourceError(f"{source}: the command is empty", source=source)
+    exe = argv[0]
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise AuthSourceError(f"{source}: executable {exe!r} not found", source=source) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise AuthSourceError(f"{source}: could not start {exe!r}: {reason}", source=source) from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.communicate()
+        raise AuthSourceError(f"{source}: {exe!r} timed out after {timeout_s:g} s", source=source) from None
+    if proc.returncode != 0:
+        raise AuthSourceError(
+            f"{source}: {exe!r} exited with code {proc.returncode} (stderr: {len(stderr)} bytes, not shown)",
+            source=source,
+        )
+    try:
+        out = stdout.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise AuthSourceError(f"{source}: {exe!r} printed output that is not UTF-8", source=source) from None
+    if not out:
+        raise AuthSourceError(f"{source}: {exe!r} printed nothing on stdout", source=source)
+    return normalize_cookie(out, source=source)
+
+
+@dataclass(frozen=True, repr=False)
+class AuthResolution:
+    """The identity a client uses: exactly one of ``cookie`` or ``api_key``, and its source's name.
+
+    ``source`` is what the run manifest records; the repr shows only it, so a resolution
+    can be logged or land in a traceback without leaking the secret.
+    """
+
+    source: str
+    cookie: str | None = None
+    api_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cookie is None) == (self.api_key is None):
+            raise ValueError("AuthResolution needs exactly one of cookie or api_key")
+
+    def __repr__(self) -> str:
+        return f"AuthResolution(source={self.source!r})"
+
+    def headers(self) -> dict[str, str]:
+        """The request headers that carry this identity."""
+        if self.cookie is not None:
+            return {"Cookie": self.cookie}
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+def _given(value: str | None) -> str | None:
+    # Empty and whitespace-only values count as unset: `export AXIS_SESSION_COOKIE=` is common.
+    return value.strip() if value and value.strip() else None
+
+
+def _read_cookie_file(path_text: str) -> str:
+    source = "AXIS_SESSION_COOKIE_FILE"
+    path = Path(path_text).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise AuthSourceError(f"{source}: {path} is not UTF-8 text", source=source) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise AuthSourceError(f"{source}: cannot read {path}: {reason}", source=source) from None
+    return parse_cookie_file(text, source=source)
+
+
+def resolve_static_auth(
+    env: Mapping[str, str],
+    *,
+    api_key: str | None = None,
+    session_cookie: str | None = None,
+    command_timeout_s: float = 10.0,
+) -> AuthResolution | None:
+    """The first configured static auth source, or ``None`` when only a bootstrap could help.
+
+    Order: the explicit ``session_cookie`` then ``api_key`` arguments, then
+    ``AXIS_SESSION_COOKIE``, ``AXIS_SESSION_TOKEN``, ``AXIS_SESSION_COOKIE_FILE``,
+    ``AXIS_SESSION_COOKIE_COMMAND``, ``VELIKEY_API_KEY`` (see ``AUTH_SOURCES``). Empty
+    values count as unset. A source that is configured but fails (unreadable file, failing
+    command, cookie-less storage state) raises ``AuthSourceError`` at once instead of
+    falling through to the next one: a release gate must not quietly run as another identity.
+    ``None`` means the caller may try ``credentials_from_env`` and ``bootstrap_session``.
+    """
+    if cookie := _given(session_cookie):
+        return AuthResolution("session_cookie", cookie=normalize_cookie(cookie))
+    if key := _given(api_key):
+        return AuthResolution("api_key", api_key=key)
+    for name in ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN"):
+        if value := _given(env.get(name)):
+            return AuthResolution(name, cookie=normalize_cookie(value, source=name))
+    if value := _given(env.get("AXIS_SESSION_COOKIE_FILE")):
+        return AuthResolution("AXIS_SESSION_COOKIE_FILE", cookie=_read_cookie_file(value))
+    if value := _given(env.get("AXIS_SESSION_COOKIE_COMMAND")):
+        return AuthResolution(
+            "AXIS_SESSION_COOKIE_COMMAND", cookie=run_cookie_command(value, command_timeout_s)
+        )
+    if key := _given(env.get("VELIKEY_API_KEY")):
+        return AuthResolution("VELIKEY_API_KEY", api_key=key)
+    return None
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """An email and password for the credentials bootstrap; the repr never shows either."""
+
+    email: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(source={CREDENTIALS_SOURCE!r})"
+
+
+def credentials_from_env(env: Mapping[str, str]) -> Credentials | None:
+    """``AXIS_AUTH_EMAIL`` + ``AXIS_AUTH_PASSWORD``, or ``None`` when neither is set.
+
+    Only one of the two set is a configuration mistake, reported as such rather than as
+    "no auth source", so the user fixes the variable they forgot.
+    """
+    email, password = _given(env.get("AXIS_AUTH_EMAIL")), env.get("AXIS_AUTH_PASSWORD") or None
+    if email is None and password is None:
+        return None
+    if email is None or password is None:
+        missing = "AXIS_AUTH_EMAIL" if email is None else "AXIS_AUTH_PASSWORD"
+        raise AuthSourceError(f"{CREDENTIALS_SOURCE}: {missing} is not set", source=CREDENTIALS_SOURCE)
+    # The password is kept verbatim: leading or trailing spaces may be part of it.
+    return Credentials(email, password)
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    value: str | None = response.headers.get("X-Request-Id") or response.request.headers.get("X-Request-Id")
+    return value
+
+
+def _status_error(response: httpx.Response, what: str) -> APIStatusError:
+    cls = error_for_status(response.status_code)
+    return cls(
+        f"credentials bootstrap: {what} answered {response.status_code}",
+        status=response.status_code,
+        request_id=_request_id(response),
+    )
+
+
+def _signin_error(response: httpx.Response) -> str | None:
+    """NextAuth's ``error`` code when a sign-in was refused: it answers 200/302, not 401.
+
+    The code sits in the redirect target (``Location``, or ``url`` in the ``json=true``
+    answer); only a plain code such as ``CredentialsSignin`` is returned, nothing else of the URL.
+    """
+    target = response.headers.get("Location")
+    if target is None:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            return None
+        target = body.get("url") if isinstance(body, dict) else None
+    if not isinstance(target, str):
+        return None
+    codes = parse_qs(urlsplit(target).query).get("error", [])
+    if not codes:
+        return None
+    return codes[0] if _NEXTAUTH_ERROR.fullmatch(codes[0]) else "unrecognised"
+
+
+async def bootstrap_session(http: httpx.AsyncClient, *, email: str, password: str) -> str:
+    """Mint a session with the credentials flow and return its ``Cookie`` header value.
+
+    ``GET /api/auth/csrf`` then ``POST /api/auth/callback/credentials`` on ``http`` (which
+    has the base URL; its cookie jar carries NextAuth's csrf cookie between the two).
+    Redirects are not followed: a 200 or a redirect is the success shape, and it must set
+    the session cookie. A shape this SDK does not know is ``AuthSchemaMismatchError``
+    (``axis_auth_schema_mismatch``); refused credentials are ``AuthenticationError``, 403
+    ``ForbiddenError``, and other error statuses their ``error_for_status`` class, so a 503
+    is not misreported as a stale deployment. No error quotes a body or the password.
+    httpx transport errors propagate unchanged: the client maps them at its one boundary.
+    """
+    csrf = await http.get("/api/auth/csrf", headers={"Accept": "application/json"})
+    if csrf.status_code in (401, 403, 429) or csrf.status_code >= 500:
+        raise _status_error(csrf, "GET /api/auth/csrf")
+    if csrf.status_code != 200:
+        raise AuthSchemaMismatchError(
+            f"credentials bootstrap: GET /api/auth/csrf answered {csrf.status_code}, expected 200",
+            status=csrf.status_code,
+            request_id=_request_id(csrf),
+        )
+    try:
+        body: Any = csrf.json()
+    except ValueError:
+        body = None
+    token = body.get("csrfToken") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise AuthSchemaMismatchError(
+            "credentials bootstrap: GET /api/auth/csrf did not answer a JSON object "
+            "with a non-empty string field 'csrfToken'",
+            status=csrf.status_code,
+            request_id=_request_id(csrf),
+        )
+
+    callback = await http.post(
+        "/api/auth/callback/credentials",
+        data={"csrfToken": token, "email": email, "password": password, "json": "true"},
+        headers={"Accept": "application/json"},
+        follow_redirects=False,
+    )
+    what = "POST /api/auth/callback/credentials"
+    if callback.status_code >= 400:
+        raise _status_error(callback, what)
+    if callback.status_code != 200 and not callback.is_redirect:
+        raise AuthSchemaMismatchError(
+            f"credentials bootstrap: {what} answered {callback.status_code}, expected 200 or a redirect",
+            status=callback.status_code,
+            request_id=_request_id(callback),
+        )
+    for cookie in callback.cookies.jar:
+        if cookie.name in SESSION_COOKIE_NAMES and cookie.value:
+            return f"{cookie.name}={cookie.value}"
+    if code := _signin_error(callback):
+        raise AuthenticationError(
+            f"credentials bootstrap: sign-in refused ({code})",
+            status=callback.status_code,
+            request_id=_request_id(callback),
+        )
+    raise AuthSchemaMismatchError(
+        f"credentials bootstrap: {what} answered {callback.status_code} without setting "
+        f"the {_looked_for()} cookie",
+        status=callback.status_code,
+        request_id=_request_id(callback),
+    )
