@@ -128,30 +128,23 @@ class Core:
             return self._auth
         resolution = _auth.resolve_static_auth(self._env)
         if resolution is None:
-            email, password = self._env.get("AXIS_AUTH_EMAIL"), self._env.get("AXIS_AUTH_PASSWORD")
-            if not (email and password):
+            credentials = _auth.credentials_from_env(self._env)
+            if credentials is None:
                 raise AuthMissingError(
                     "no Axis auth source is configured; set one of " + ", ".join(_auth.AUTH_SOURCES),
                     tried=_auth.AUTH_SOURCES,
                 )
             try:
-                cookie = await _auth.bootstrap_session(self._http, email=email, password=password)
+                cookie = await _auth.bootstrap_session(
+                    self._http, email=credentials.email, password=credentials.password
+                )
             except httpx.HTTPError as exc:
                 raise self._map_transport_error(exc, None) from exc
             finally:
                 self._http.cookies.clear()
-            resolution = _auth.AuthResolution(source="credentials_bootstrap", cookie=cookie, api_key=None)
+            resolution = _auth.AuthResolution(source=_auth.CREDENTIALS_SOURCE, cookie=cookie)
         self._auth = resolution
         return resolution
-
-    def _auth_headers(self, resolution: _auth.AuthResolution | None) -> dict[str, str]:
-        if resolution is None:
-            return {}
-        if resolution.api_key:
-            return {"Authorization": f"Bearer {resolution.api_key}"}
-        if resolution.cookie:
-            return {"Cookie": resolution.cookie}
-        return {}
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value this client holds, for scrubbing text before it reaches an error."""
@@ -172,7 +165,7 @@ class Core:
 
     def prepare(self, spec: RequestSpec, *, request_id: str, path: str | None = None) -> PreparedRequest:
         """Prepare with the live auth headers (resolve first); used for sends only."""
-        headers = self._auth_headers(self._auth)
+        headers = self._auth.headers() if self._auth else {}
         return prepare(spec, base_url=self.base_url, request_id=request_id, auth_headers=headers, path=path)
 
     async def send(
