@@ -1,0 +1,30 @@
+"""Receipts: canonical JSON, schemas, Markdown rendering, validation and atomic writing.
+
+The pipeline's last stages: ``build_receipt_set`` (validate + render + digest) produces the
+bytes of a run directory, ``write_receipt_set`` puts them on disk as a set, and
+``validate_run_dir`` re-checks a directory later (``velikey-e2e validate``).
+"""
+
+from runner.receipts.assemble import ReceiptSetError, build_receipt_set
+from runner.receipts.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag
+from runner.receipts.render import render_markdown
+from runner.receipts.validate import RESULT_FILE, ReceiptSchemaError, validate_document, validate_run_dir
+from runner.receipts.write import ReceiptWriteError, atomic_write_bytes, write_receipt_set
+
+__all__ = [
+    "RESULT_FILE",
+    "CanonicalJSONError",
+    "ReceiptSchemaError",
+    "ReceiptSetError",
+    "ReceiptWriteError",
+    "atomic_write_bytes",
+    "build_receipt_set",
+    "decimal_str",
+    "dumps",
+    "jcs",
+    "render_markdown",
+    "sha256_tag",
+    "validate_document",
+    "validate_run_dir",
+    "write_receipt_set",
+]

@@ -1,0 +1,97 @@
+"""Turn the engine's receipt documents into the bytes of one complete receipt set.
+
+Everything that can be wrong with a receipt is checked here, before a byte reaches the
+disk: each document against its schema, then the set against itself (same run id, verdict
+and exit code agree, evidence referenced both ways). A failure raises: an invalid receipt
+is a bug in the producer, and writing it anyway would hand a gate a receipt it cannot
+trust. The result receipt is computed last, from the digests of the exact bytes produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runner.receipts.canonical import dumps, sha256_tag
+from runner.receipts.render import render_markdown
+from runner.receipts.validate import (
+    RESULT_FILE,
+    SUMMARY_MD,
+    TIMINGS_FILE,
+    ReceiptSchemaError,
+    check_consistency,
+    kind_for,
+    validate_document,
+)
+
+__all__ = ["ReceiptSetError", "build_receipt_set", "result_document"]
+
+
+class ReceiptSetError(ValueError):
+    """The documents are individually valid but do not form a consistent receipt set."""
+
+
+def result_document(summary: Mapping[str, Any], exit_code: int, files: Mapping[str, bytes]) -> dict[str, Any]:
+    """The result receipt for ``summary``: its verdict plus the digest of every file in ``files``."""
+    return {
+        "schema_version": 1,
+        "tool": "velikey-e2e",
+        "result": summary["result"],
+        "mode": summary["mode"],
+        "run_id": summary["run_id"],
+        "exit_code": exit_code,
+        "reason_codes": list(summary["reason_codes"]),
+        "counts": dict(summary["counts"]),
+        "files": {name: sha256_tag(data) for name, data in sorted(files.items())},
+    }
+
+
+def build_receipt_set(
+    *,
+    summary: dict[str, Any],
+    manifest: dict[str, Any],
+    timings: dict[str, Any],
+    blocker: dict[str, Any] | None,
+    evidence: Mapping[str, dict[str, Any]],
+    exit_code: int,
+) -> dict[str, bytes]:
+    """Validate the documents and return relative path → bytes for the whole run directory.
+
+    ``evidence`` is keyed by relative path (``evidence/<scenario>/<step>.json``), the same
+    string the summary step's ``evidence`` field holds. Raises ``ReceiptSchemaError`` for a
+    document that fails its schema and ``ReceiptSetError`` for an inconsistent set.
+    """
+    docs: dict[str, dict[str, Any]] = {"SUMMARY.json": summary, "run-manifest.json": manifest}
+    if blocker is not None:
+        docs["BLOCKER.json"] = blocker
+    for name, doc in evidence.items():
+        if kind_for(name) != "evidence":
+            raise ReceiptSetError(f"evidence key {name!r} is not of the form evidence/<scenario>/<step>.json")
+        docs[name] = doc
+    for name, doc in sorted(docs.items()):
+        _validate(name, doc)
+    validate_document("timings", timings)
+
+    files: dict[str, bytes] = {name: dumps(doc) for name, doc in docs.items()}
+    files[SUMMARY_MD] = render_markdown(summary).encode("utf-8")
+    result = result_document(summary, exit_code, files)
+    _validate(RESULT_FILE, result)
+
+    docs[RESULT_FILE] = result
+    problems = check_consistency({**docs, TIMINGS_FILE: timings}, [*files, RESULT_FILE, TIMINGS_FILE])
+    if problems:
+        raise ReceiptSetError("inconsistent receipt set: " + "; ".join(problems))
+
+    files[RESULT_FILE] = dumps(result)
+    files[TIMINGS_FILE] = dumps(timings)
+    return dict(sorted(files.items()))
+
+
+def _validate(name: str, doc: Mapping[str, Any]) -> None:
+    kind = kind_for(name)
+    assert kind is not None, name
+    try:
+        validate_document(kind, doc)
+    except ReceiptSchemaError as exc:
+        # Re-raised with the file name, which is what the producer needs to find the bug.
+        raise ReceiptSchemaError(f"{name} ({exc.kind})", exc.problems) from None

@@ -1,0 +1,333 @@
+"""Schema and consistency validation of receipt documents and of whole run directories.
+
+A receipt that fails its schema is a bug, so documents are checked before they are written
+(``validate_document``) and again by ``velikey-e2e validate`` (``validate_run_dir``), which
+also re-checks what no single schema can: canonical bytes, every digest in the result
+receipt, no stray or missing files, and that the documents agree with each other. Problems
+are returned as data (one line each, naming the file) so the CLI can print all of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+
+from runner._resources import schemas_dir
+from runner.reasons import CATALOG
+from runner.receipts.canonical import CanonicalJSONError, dumps, json_path, sha256_tag
+
+__all__ = [
+    "FIXED_FILES",
+    "KINDS",
+    "RESULT_FILE",
+    "ReceiptSchemaError",
+    "check_consistency",
+    "document_problems",
+    "kind_for",
+    "validate_document",
+    "validate_run_dir",
+]
+
+RESULT_FILE = "python-sdk-e2e-result.json"
+TIMINGS_FILE = "timings.json"
+SUMMARY_MD = "SUMMARY.md"
+FIXED_FILES: Mapping[str, str] = {
+    "SUMMARY.json": "summary",
+    "run-manifest.json": "run-manifest",
+    RESULT_FILE: "result",
+    "BLOCKER.json": "blocker",
+    TIMINGS_FILE: "timings",
+}
+KINDS = ("summary", "run-manifest", "result", "blocker", "evidence", "timings")
+# Files every run directory has, whatever the mode or result.
+_ALWAYS = ("SUMMARY.json", SUMMARY_MD, "run-manifest.json", RESULT_FILE, TIMINGS_FILE)
+# Receipt files that are not JSON documents.
+_OTHER_FILES = (SUMMARY_MD, "junit.xml")
+_EXIT_CODES = {"pass": 0, "fail": 1, "manual-required": 3}
+_MAX_MESSAGE = 300
+
+
+class ReceiptSchemaError(ValueError):
+    """A receipt document does not match its schema; ``problems`` lists every (path, message)."""
+
+    def __init__(self, kind: str, problems: list[tuple[str, str]]) -> None:
+        self.kind = kind
+        self.problems = problems
+        path, message = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{kind}: {path}: {message}{more}")
+        self.path = path
+        self.message = message
+
+
+def kind_for(relpath: str) -> str | None:
+    """The document kind of a receipt file (``evidence/a/b.json`` → ``evidence``), or None."""
+    if relpath in FIXED_FILES:
+        return FIXED_FILES[relpath]
+    parts = relpath.split("/")
+    if len(parts) == 3 and parts[0] == "evidence" and parts[2].endswith(".json") and len(parts[2]) > 5:
+        return "evidence"
+    return None
+
+
+@functools.cache
+def _validators() -> Mapping[str, Draft202012Validator]:
+    """Load the receipt schemas once, registered by ``$id`` so cross-file ``$ref`` resolves."""
+    schemas = {kind: json.loads((schemas_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")) for kind in KINDS}
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+    )
+    return {kind: Draft202012Validator(schema, registry=registry) for kind, schema in schemas.items()}
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    """Descend through anyOf/oneOf to the branch error that explains the failure best.
+
+    Our anyOfs are "X or null": the branch that failed only on its type at the same
+    instance location (``... is not of type 'null'``) did not apply, so the other branch's
+    deepest error is the one that names the typo.
+    """
+    while error.context:
+        branches: dict[Any, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        applicable = [
+            errs for errs in branches.values() if not all(e.validator == "type" and not e.relative_path for e in errs)
+        ]
+        candidates = applicable[0] if len(applicable) == 1 else list(error.context)
+        deeper = best_match(candidates)
+        if deeper is None:
+            break
+        error = deeper
+    return error
+
+
+def _schema_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
+    problems = []
+    for error in _validators()[kind].iter_errors(obj):
+        error = _most_specific(error)
+        problems.append((error.json_path, _short(error.message)))
+    return sorted(set(problems))
+
+
+def _codes_in(kind: str, obj: Mapping[str, Any]) -> Iterable[tuple[tuple[str | int, ...], Any]]:
+    """(path, code) for every reason code field of a schema-valid document."""
+    for i, code in enumerate(obj.get("reason_codes", ())):
+        yield ("reason_codes", i), code
+    if kind == "summary":
+        for si, scenario in enumerate(obj["scenarios"]):
+            yield ("scenarios", si, "reason_code"), scenario["reason_code"]
+            for ti, step in enumerate(scenario["steps"]):
+                where: tuple[str | int, ...] = ("scenarios", si, "steps", ti)
+                yield (*where, "reason_code"), step["reason_code"]
+                for ai, assertion in enumerate(step["assertions"]):
+                    yield (*where, "assertions", ai, "reason_code"), assertion["reason_code"]
+    elif kind == "evidence":
+        for ei, exchange in enumerate(obj["exchanges"]):
+            if exchange["error"] is not None:
+                yield ("exchanges", ei, "error", "reason_code"), exchange["error"]["reason_code"]
+
+
+def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the schema cannot say: no floats, known reason codes, sorted code lists, unique ids."""
+    problems: list[tuple[str, str]] = []
+    try:
+        dumps(obj)
+    except CanonicalJSONError as exc:
+        problems.append((exc.path, exc.problem))
+    for where, code in _codes_in(kind, obj):
+        if code not in CATALOG:
+            problems.append((json_path(where), f"{code!r} is not in the reason-code catalog"))
+    codes = obj.get("reason_codes")
+    if isinstance(codes, list) and codes != sorted(codes):
+        problems.append(("$.reason_codes", "reason codes are not sorted"))
+    if kind == "summary":
+        problems += _duplicates([s["id"] for s in obj["scenarios"]], ("scenarios",), "scenario id")
+        for si, scenario in enumerate(obj["scenarios"]):
+            ids = [step["id"] for step in scenario["steps"]]
+            problems += _duplicates(ids, ("scenarios", si, "steps"), "step id")
+    return problems
+
+
+def _duplicates(ids: list[str], where: tuple[str | int, ...], what: str) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    problems = []
+    for index, value in enumerate(ids):
+        if value in seen:
+            problems.append((json_path((*where, index, "id")), f"duplicate {what} {value!r}"))
+        seen.add(value)
+    return problems
+
+
+def document_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
+    """Every (JSON path, message) that makes ``obj`` an invalid ``kind`` document; empty if valid."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown receipt kind {kind!r}; expected one of {', '.join(KINDS)}")
+    problems = _schema_problems(kind, obj)
+    if problems:
+        return problems
+    return _semantic_problems(kind, obj)
+
+
+def validate_document(kind: str, obj: Any) -> None:
+    """Raise ``ReceiptSchemaError`` unless ``obj`` is a valid ``kind`` receipt document."""
+    problems = document_problems(kind, obj)
+    if problems:
+        raise ReceiptSchemaError(kind, problems)
+
+
+def check_consistency(docs: Mapping[str, Any], present: Iterable[str]) -> list[str]:
+    """Cross-document problems of a schema-valid set keyed by relative path; ``present`` = all files."""
+    files = set(present)
+    problems: list[str] = []
+    summary = docs.get("SUMMARY.json")
+    result = docs.get(RESULT_FILE)
+    run_ids = {name: doc["run_id"] for name, doc in sorted(docs.items())}
+    anchor = "SUMMARY.json" if summary is not None else next(iter(run_ids), None)
+    if anchor is not None:
+        for name, run_id in run_ids.items():
+            if run_id != run_ids[anchor]:
+                problems.append(f"{name}: run_id {run_id} differs from {anchor}'s {run_ids[anchor]}")
+    manifest = docs.get("run-manifest.json")
+    if summary is not None and manifest is not None and manifest["mode"] != summary["mode"]:
+        problems.append(f"run-manifest.json: mode {manifest['mode']} differs from SUMMARY.json's {summary['mode']}")
+    if result is not None:
+        problems += _result_problems(result, summary, files)
+    if summary is not None:
+        problems += _evidence_problems(summary, docs, files)
+    return problems
+
+
+def _result_problems(result: Mapping[str, Any], summary: Mapping[str, Any] | None, files: set[str]) -> list[str]:
+    problems = []
+    if summary is not None:
+        for field in ("result", "mode", "counts", "reason_codes"):
+            if result[field] != summary[field]:
+                problems.append(f"{RESULT_FILE}: {field} differs from SUMMARY.json")
+    exit_code, verdict = result["exit_code"], result["result"]
+    if exit_code == 130:
+        if "interrupted" not in result["reason_codes"]:
+            problems.append(f"{RESULT_FILE}: exit_code 130 without reason code 'interrupted'")
+    elif exit_code != _EXIT_CODES[verdict]:
+        problems.append(f"{RESULT_FILE}: exit_code {exit_code} does not match result {verdict!r}")
+    has_blocker = "BLOCKER.json" in files
+    if verdict == "manual-required" and not has_blocker:
+        problems.append("BLOCKER.json: missing, but the result is manual-required")
+    if verdict != "manual-required" and has_blocker:
+        problems.append(f"BLOCKER.json: present, but the result is {verdict!r}, not manual-required")
+    return problems
+
+
+def _evidence_problems(summary: Mapping[str, Any], docs: Mapping[str, Any], files: set[str]) -> list[str]:
+    problems = []
+    referenced = set()
+    for scenario in summary["scenarios"]:
+        for step in scenario["steps"]:
+            ref = step["evidence"]
+            if ref is None:
+                continue
+            referenced.add(ref)
+            if ref not in files:
+                problems.append(f"{ref}: referenced by SUMMARY.json step {scenario['id']}/{step['id']} but missing")
+            elif ref != f"evidence/{scenario['id']}/{step['id']}.json":
+                problems.append(f"{ref}: is not the evidence path of step {scenario['id']}/{step['id']}")
+    for name in sorted(files):
+        if kind_for(name) != "evidence":
+            continue
+        if name not in referenced:
+            problems.append(f"{name}: evidence not referenced by any SUMMARY.json step")
+        doc = docs.get(name)
+        if doc is not None and name != f"evidence/{doc['scenario']}/{doc['step']}.json":
+            problems.append(f"{name}: holds scenario {doc['scenario']!r} step {doc['step']!r}, not this path's")
+    return problems
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _load(raw: bytes) -> Any:
+    return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+
+
+def _check_file(name: str, kind: str, raw: bytes, problems: list[str]) -> Any | None:
+    """Parse and check one JSON receipt; the document if it is valid, else None (problems added)."""
+    try:
+        doc = _load(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        problems.append(f"{name}: not valid JSON: {_short(str(exc))}")
+        return None
+    errors = document_problems(kind, doc)
+    problems.extend(f"{name}: {path}: {message}" for path, message in errors)
+    if errors:
+        return None
+    if dumps(doc) != raw:
+        problems.append(f"{name}: not canonical JSON (sorted keys, 2-space indent, one trailing newline)")
+    return doc
+
+
+def validate_run_dir(path: Path) -> list[str]:
+    """Every problem of a run directory, one line each naming the file; empty means valid."""
+    root = Path(path)
+    if not root.is_dir():
+        return [f"{root}: not a directory"]
+    problems: list[str] = []
+    present = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    docs: dict[str, Any] = {}
+    raws: dict[str, bytes] = {}
+    for name in present:
+        file = root / name
+        if file.is_symlink():
+            problems.append(f"{name}: is a symlink; receipts are regular files")
+            continue
+        kind = kind_for(name)
+        if kind is None and name not in _OTHER_FILES:
+            problems.append(f"{name}: stray file, not a receipt (left over from an interrupted write?)")
+            continue
+        raws[name] = file.read_bytes()
+        if kind is not None:
+            doc = _check_file(name, kind, raws[name], problems)
+            if doc is not None:
+                docs[name] = doc
+    if SUMMARY_MD in raws:
+        try:
+            raws[SUMMARY_MD].decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(f"{SUMMARY_MD}: not UTF-8")
+    problems += [f"{name}: missing" for name in _ALWAYS if name not in present]
+    result = docs.get(RESULT_FILE)
+    if result is not None:
+        problems += _digest_problems(result["files"], raws)
+    problems += check_consistency(docs, raws)
+    return problems
+
+
+def _digest_problems(listed: Mapping[str, str], raws: Mapping[str, bytes]) -> list[str]:
+    problems = []
+    for name in sorted(set(raws) - {RESULT_FILE, TIMINGS_FILE}):
+        if name not in listed:
+            problems.append(f"{name}: not listed in {RESULT_FILE} files")
+    for name, digest in sorted(listed.items()):
+        if name in (RESULT_FILE, TIMINGS_FILE):
+            problems.append(f"{RESULT_FILE}: files must not list {name}")
+        elif name not in raws:
+            problems.append(f"{name}: listed in {RESULT_FILE} but missing")
+        elif sha256_tag(raws[name]) != digest:
+            problems.append(f"{name}: sha256 does not match {RESULT_FILE} (recorded {digest})")
+    return problems

@@ -1,0 +1,148 @@
+"""Canonical receipt JSON, JCS bytes and decimal strings."""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from runner.receipts.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag
+
+json_trees = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5),
+    max_leaves=40,
+)
+
+
+def test_dumps_form() -> None:
+    out = dumps({"b": [1, {"z": None, "a": True}], "a": "é€😀", "c": {}, "d": []})
+    assert (
+        out
+        == (
+            '{\n  "a": "é€😀",\n  "b": [\n    1,\n    {\n      "a": true,\n      "z": null\n    }\n  ],\n'
+            '  "c": {},\n  "d": []\n}\n'
+        ).encode()
+    )
+    assert out.endswith(b"}\n") and not out.endswith(b"\n\n")
+    assert b"\r" not in out
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ({"a": {"b": [1, 2.5]}}, "$.a.b[1]"),
+        ({"metering": {"delta": 0.0}}, "$.metering.delta"),
+        ([math.nan], "$[0]"),
+        ({"x": [math.inf]}, "$.x[0]"),
+        ({"odd key": -math.inf}, '$["odd key"]'),
+        ({"d": Decimal("1.5")}, "$.d"),
+        ({"t": (1, 2)}, "$.t"),
+        ({"s": {1, 2}}, "$.s"),
+        ({"a": {1: "x"}}, "$.a"),
+        ({"a": "\ud800"}, "$.a"),
+    ],
+)
+def test_dumps_refuses_with_path(value: Any, path: str) -> None:
+    with pytest.raises(CanonicalJSONError) as info:
+        dumps(value)
+    assert info.value.path == path
+    assert str(info.value).startswith(path + ": ")
+
+
+def test_float_message_points_at_decimal_str() -> None:
+    with pytest.raises(CanonicalJSONError, match="decimal_str"):
+        dumps({"gb": 0.001})
+
+
+@given(json_trees)
+def test_dumps_round_trips(value: Any) -> None:
+    out = dumps(value)
+    assert json.loads(out.decode("utf-8")) == value
+    assert dumps(json.loads(out)) == out
+    assert out.endswith(b"\n") and not out.endswith(b"\n\n")
+
+
+def test_jcs_rfc8785_example() -> None:
+    # RFC 8785 section 3.2.2 (number and string serialisation).
+    value = json.loads(
+        '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
+        ' "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
+        ' "literals": [null, true, false]}'
+    )
+    expected = (
+        '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    )
+    assert jcs(value) == expected.encode("utf-8")
+
+
+def test_jcs_rfc8785_key_order() -> None:
+    # RFC 8785 section 3.2.3: keys sort by UTF-16 code units, not code points.
+    value = {
+        "\u20ac": "Euro Sign",
+        "\r": "Carriage Return",
+        "\ufb33": "Hebrew Letter Dalet With Dagesh",
+        "1": "One",
+        "\U0001f600": "Emoji: Grinning Face",
+        "\u0080": "Control",
+        "\u00f6": "Latin Small Letter O With Diaeresis",
+    }
+    assert list(json.loads(jcs(value))) == ["\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001f600", "\ufb33"]
+
+
+def test_jcs_refuses_what_rfc8785_cannot_express() -> None:
+    with pytest.raises(CanonicalJSONError):
+        jcs({"n": math.nan})
+
+
+def test_sha256_tag() -> None:
+    assert sha256_tag(b"") == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("1E-9"), "0.000000001"),
+        (Decimal("12.50"), "12.5"),
+        (Decimal("100"), "100"),
+        (Decimal("1E+2"), "100"),
+        (Decimal("1.000E+5"), "100000"),
+        (Decimal("-0"), "0"),
+        (Decimal("-0.000"), "0"),
+        (Decimal("0E-12"), "0"),
+        (Decimal("0.10"), "0.1"),
+        (Decimal("-3.1400"), "-3.14"),
+        (Decimal("5E-30"), "0.000000000000000000000000000005"),
+        (Decimal("123456789012345678901234567890.123456789"), "123456789012345678901234567890.123456789"),
+        (7, "7"),
+    ],
+)
+def test_decimal_str(value: Decimal, text: str) -> None:
+    assert decimal_str(value) == text
+    assert Decimal(text) == value
+
+
+@pytest.mark.parametrize("bad", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_decimal_str_refuses_non_finite(bad: Decimal) -> None:
+    with pytest.raises(ValueError):
+        decimal_str(bad)
+
+
+@pytest.mark.parametrize("bad", [0.5, True, "1"])
+def test_decimal_str_refuses_other_types(bad: Any) -> None:
+    with pytest.raises(TypeError):
+        decimal_str(bad)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_decimal_str_is_exact_and_canonical(value: Decimal) -> None:
+    text = decimal_str(value)
+    assert Decimal(text) == value
+    assert "E" not in text and "e" not in text and text != "-0"
+    assert decimal_str(Decimal(text)) == text

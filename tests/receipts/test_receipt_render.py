@@ -1,0 +1,90 @@
+"""SUMMARY.md rendering: verdict first, escaped tables, catalog guidance, deterministic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runner.reasons import CATALOG
+from runner.receipts.render import md_cell, md_code, render_markdown
+
+
+def test_verdict_comes_first(docs: dict[str, Any]) -> None:
+    text = render_markdown(docs["summary"])
+    lines = text.splitlines()
+    assert lines[0] == "# velikey-e2e: PASS (live)"
+    head = "\n".join(lines[:8])
+    assert "run-0123456789abcdef" in head
+    assert "passed 1, failed 0, blocked 0, skipped 0, planned 0" in head
+    assert "Reason codes: `ok`" in head
+    assert text.index("Reason codes") < text.index("## Scenario")
+
+
+def test_ends_with_exactly_one_newline(docs: dict[str, Any], blocked: dict[str, Any]) -> None:
+    for summary in (docs["summary"], blocked["summary"]):
+        text = render_markdown(summary)
+        assert text.endswith("\n") and not text.endswith("\n\n")
+        assert "\r" not in text
+
+
+def test_step_table_escapes_pipes_and_newlines(blocked: dict[str, Any]) -> None:
+    step = blocked["summary"]["scenarios"][0]["steps"][0]
+    step["message"] = "a | b\nc"
+    text = render_markdown(blocked["summary"])
+    row = next(line for line in text.splitlines() if line.startswith("| `health`"))
+    assert row == "| `health` | call | blocked | `auth_missing` | a \\| b c |"
+    assert row.replace("\\|", "").count("|") == 6
+
+
+def test_what_to_do_lists_failed_and_blocked_steps_with_catalog_text(blocked: dict[str, Any]) -> None:
+    text = render_markdown(blocked["summary"])
+    todo = text.split("## What to do", 1)[1]
+    assert "`release-gate` / `health`: **blocked** with `auth_missing`" in todo
+    assert CATALOG["auth_missing"].meaning in todo
+    assert CATALOG["auth_missing"].remediation in todo
+
+
+def test_passing_run_has_nothing_to_do(docs: dict[str, Any]) -> None:
+    assert render_markdown(docs["summary"]).rstrip().endswith("Nothing failed or was blocked.")
+
+
+def test_dry_run_shows_readiness(blocked: dict[str, Any], docs: dict[str, Any]) -> None:
+    blocked["summary"]["mode"] = "dry-run"
+    assert "Missing live inputs: `session`." in render_markdown(blocked["summary"])
+    assert "Readiness" not in render_markdown(docs["summary"])
+    docs["summary"]["mode"] = "dry-run"
+    assert "Every live input the selected scenarios need is present." in render_markdown(docs["summary"])
+
+
+def test_deterministic(docs: dict[str, Any]) -> None:
+    assert render_markdown(docs["summary"]) == render_markdown(docs["summary"])
+
+
+def test_missing_field_is_an_error_not_an_empty_cell(docs: dict[str, Any]) -> None:
+    del docs["summary"]["scenarios"][0]["steps"][0]["kind"]
+    with pytest.raises(Exception, match="kind"):
+        render_markdown(docs["summary"])
+
+
+def test_unknown_reason_code_is_an_error(docs: dict[str, Any]) -> None:
+    step = docs["summary"]["scenarios"][0]["steps"][0]
+    step.update(outcome="failed", reason_code="no_such_code")
+    with pytest.raises(ValueError, match="no_such_code"):
+        render_markdown(docs["summary"])
+
+
+@pytest.mark.parametrize(
+    ("value", "cell", "code"),
+    [
+        ("plain", "plain", "`plain`"),
+        ("a|b", "a\\|b", "`a\\|b`"),
+        ("x`y", "x`y", "``x`y``"),
+        ("`x", "`x", "`` `x ``"),
+        ("line1\r\n  line2", "line1 line2", "`line1 line2`"),
+        (None, "", ""),
+    ],
+)
+def test_cell_and_code_filters(value: Any, cell: str, code: str) -> None:
+    assert md_cell(value) == cell
+    assert md_code(value) == code

@@ -1,0 +1,142 @@
+"""Atomic writes: a receipt set lands whole or not at all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from runner.receipts import write as write_mod
+from runner.receipts.write import ReceiptWriteError, atomic_write_bytes, write_receipt_set
+
+FILES = {"SUMMARY.json": b"{}\n", "SUMMARY.md": b"# x\n", "evidence/s/a.json": b"{}\n", "evidence/s/b.json": b"[]\n"}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _siblings(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir())
+
+
+def test_writes_a_new_set(tmp_path: Path) -> None:
+    out = tmp_path / "nested" / "run"
+    write_receipt_set(out, FILES)
+    assert _tree(out) == FILES
+    assert _siblings(out.parent) == ["run"]
+
+
+def test_replaces_a_previous_set(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    write_receipt_set(out, {"SUMMARY.json": b"old\n", "old-only.txt": b"x"})
+    write_receipt_set(out, FILES)
+    assert _tree(out) == FILES
+    assert _siblings(tmp_path) == ["run"]
+
+
+def test_replaces_an_empty_directory(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    write_receipt_set(out, FILES)
+    assert _tree(out) == FILES
+
+
+def test_refuses_to_replace_a_directory_that_is_not_a_receipt_set(tmp_path: Path) -> None:
+    out = tmp_path / "home"
+    out.mkdir()
+    (out / "precious.txt").write_bytes(b"keep me")
+    with pytest.raises(ReceiptWriteError, match="refusing"):
+        write_receipt_set(out, FILES)
+    assert _tree(out) == {"precious.txt": b"keep me"}
+    assert _siblings(tmp_path) == ["home"]
+
+
+def test_refuses_a_file_in_the_way(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.write_bytes(b"x")
+    with pytest.raises(ReceiptWriteError):
+        write_receipt_set(out, FILES)
+    assert out.read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../escape", "a/../b", "", "a//b", "./a", "a\\b"])
+def test_refuses_unsafe_names(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError):
+        write_receipt_set(tmp_path / "run", {name: b"x"})
+    assert _siblings(tmp_path) == []
+
+
+@pytest.mark.parametrize("exc_type", [OSError, KeyboardInterrupt])
+def test_failure_mid_write_leaves_old_set_and_no_staging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc_type: type[BaseException]
+) -> None:
+    out = tmp_path / "run"
+    old = {"SUMMARY.json": b"old\n"}
+    write_receipt_set(out, old)
+    real = write_mod._write_new_file
+    calls = []
+
+    def flaky(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) == 3:
+            raise exc_type("disk on fire")
+        real(path, data)
+
+    monkeypatch.setattr(write_mod, "_write_new_file", flaky)
+    with pytest.raises(exc_type):
+        write_receipt_set(out, FILES)
+    assert len(calls) == 3
+    assert _tree(out) == old
+    assert _siblings(tmp_path) == ["run"]
+
+
+def test_failure_mid_write_without_previous_set_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_fsync(fd: int) -> None:
+        raise OSError("no space left")
+
+    monkeypatch.setattr(write_mod.os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="no space"):
+        write_receipt_set(tmp_path / "run", FILES)
+    assert _siblings(tmp_path) == []
+
+
+def test_failed_swap_restores_the_old_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "run"
+    old = {"SUMMARY.json": b"old\n"}
+    write_receipt_set(out, old)
+    real_rename = os.rename
+
+    def rename(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
+        if Path(src).name.startswith(".run.tmp-"):
+            raise OSError("rename failed")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(write_mod.os, "rename", rename)
+    with pytest.raises(OSError, match="rename failed"):
+        write_receipt_set(out, FILES)
+    assert _tree(out) == old
+    assert _siblings(tmp_path) == ["run"]
+
+
+def test_atomic_write_bytes(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "file.json"
+    atomic_write_bytes(target, b"one")
+    atomic_write_bytes(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert _siblings(target.parent) == ["file.json"]
+
+
+def test_atomic_write_bytes_failure_keeps_old_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "file.json"
+    atomic_write_bytes(target, b"old")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("replace failed")
+
+    monkeypatch.setattr(write_mod.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert _siblings(tmp_path) == ["file.json"]
