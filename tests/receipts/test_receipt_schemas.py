@@ -209,3 +209,20 @@ def test_unknown_kind() -> None:
 )
 def test_kind_for(name: str, kind: str | None) -> None:
     assert kind_for(name) == kind
+
+
+@pytest.mark.parametrize(
+    "metering",
+    [
+        {"before": "0.5", "after": "0.501", "delta": "0.001", "expected_min": "0.000999", "expected_max": "0.001001"},
+        {"before": "", "after": None, "delta": None, "expected_min": "-inf", "expected_max": "inf"},
+        {"before": "-2", "after": "-2", "delta": "0", "expected_min": "0", "expected_max": "inf"},
+    ],
+)
+def test_metering_values_are_decimal_strings_or_explicit_bounds(
+    metering: dict[str, Any], examples: dict[str, tuple[str, dict[str, Any]]]
+) -> None:
+    _, summary = examples["summary"]
+    step = summary["scenarios"][0]["steps"][0]
+    step.update(kind="metering", metering={"path": "usage.telemetryDataGB", "settled": True, **metering})
+    validate_document("summary", summary)
