@@ -1,0 +1,54 @@
+"""Scenarios: the model, the strict loader (``file:line`` errors), lint and interpolation.
+
+files --load_scenarios--> LoadResult(scenarios, errors, files)
+"""
+
+from __future__ import annotations
+
+from .errors import ScenarioError, SourceLocation
+from .interpolate import MISSING, InterpolationError, Reference, lookup, references, resolve
+from .lint import lint
+from .load import LoadResult, ScenarioFile, describe_files, display_path, load_scenarios
+from .model import (
+    INPUT_NAMES,
+    AnyStep,
+    CallStep,
+    Expectation,
+    InputName,
+    MeteringRange,
+    MeteringSpec,
+    MeteringStep,
+    PayloadSpec,
+    ProbeSpec,
+    ProbeStep,
+    Scenario,
+)
+
+__all__ = [
+    "INPUT_NAMES",
+    "MISSING",
+    "AnyStep",
+    "CallStep",
+    "Expectation",
+    "InputName",
+    "InterpolationError",
+    "LoadResult",
+    "MeteringRange",
+    "MeteringSpec",
+    "MeteringStep",
+    "PayloadSpec",
+    "ProbeSpec",
+    "ProbeStep",
+    "Reference",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioFile",
+    "SourceLocation",
+    "describe_files",
+    "display_path",
+    "lint",
+    "load_scenarios",
+    "lookup",
+    "references",
+    "resolve",
+]

@@ -1,0 +1,231 @@
+"""A strict YAML reader: YAML 1.2-style scalars, no duplicate keys, a line for every value.
+
+PyYAML implements YAML 1.1, where ``no``/``on`` are booleans, ``1:30`` is 90 and ``017``
+is 15. A release gate must never read a value other than the one written, so
+``StrictLoader`` replaces the implicit resolvers with this table, and anything else is a
+string:
+
+=========  ===========================================================  ==============
+type       plain scalar text                                            Python value
+=========  ===========================================================  ==============
+null       ``~``, ``null``, ``Null``, ``NULL``, empty                   ``None``
+bool       ``true``/``True``/``TRUE``, ``false``/``False``/``FALSE``    ``bool``
+int        ``[-+]?(0|[1-9][0-9]*)``                                     ``int``
+decimal    the same integer part with a fraction and/or exponent,      ``Decimal``
+           or ``.5``-style                                              (never float)
+=========  ===========================================================  ==============
+
+Integers with leading zeros (``017``), ``0x1F``, ``0o17``, ``1_000``, ``.inf``, ``.nan``
+and timestamps stay strings: the YAML 1.2 *core* schema would read ``017`` as 17, but a
+leading zero usually means an identifier (``017`` the build, not seventeen), so we follow
+the stricter JSON-schema rule and keep what was written. Aliases (``*name``) and merge
+keys (``<<``) are refused; mapping keys must be strings. ``compose_lines`` returns the
+plain data plus a table from each value's path to its 1-based line, which is how a
+pydantic error location becomes ``file:line``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = ["MAX_DEPTH", "Path", "StrictLoader", "StrictYAMLError", "compose_lines"]
+
+Path = tuple[str | int, ...]
+
+MAX_DEPTH = 64
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+
+_NULL_RE = re.compile(r"(?:~|null|Null|NULL|)\Z")
+_BOOL_RE = re.compile(r"(?:true|True|TRUE|false|False|FALSE)\Z")
+_INT_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+_FLOAT_RE = re.compile(r"[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)\Z")
+
+
+class StrictYAMLError(Exception):
+    """A YAML problem with its 1-based line and the path of the value it concerns."""
+
+    def __init__(self, line: int | None, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.path = path
+        self.message = message
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def scalar_value(node: ScalarNode) -> Any:
+    """The value of a scalar node under the table above; raises ``StrictYAMLError``."""
+    text = str(node.value)
+    tag = node.tag
+    if tag == _STR:
+        return text
+    if tag == _NULL and _NULL_RE.match(text):
+        return None
+    if tag == _BOOL and _BOOL_RE.match(text):
+        return text.lower() == "true"
+    if tag == _INT and _INT_RE.match(text):
+        return int(text)
+    if tag == _FLOAT and (_FLOAT_RE.match(text) or _INT_RE.match(text)):
+        return Decimal(text)
+    if tag in (_NULL, _BOOL, _INT, _FLOAT):
+        kind = tag.rsplit(":", 1)[1]
+        raise StrictYAMLError(_line(node), (), f"{text!r} is not a valid {kind}")
+    raise StrictYAMLError(_line(node), (), f"unsupported YAML tag {tag!r}; only plain values are allowed")
+
+
+class StrictLoader(yaml.SafeLoader):  # type: ignore[misc,unused-ignore]
+    """``yaml.SafeLoader`` with YAML 1.2-style scalars, no aliases and no duplicate keys.
+
+    ``yaml.load(text, Loader=StrictLoader)`` gives plain data; ``compose_lines`` also gives
+    the line of every value.
+    """
+
+    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
+    yaml_constructors: dict[Any, Any] = {}
+    yaml_multi_constructors: dict[Any, Any] = {}
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*{event.anchor}) are not allowed; write the value out", event.start_mark
+            )
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nesting deeper than {MAX_DEPTH} levels", self.peek_event().start_mark
+            )
+        self._depth += 1
+        try:
+            node: Node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        return node
+
+    def _strict_scalar(self, node: ScalarNode) -> Any:
+        return scalar_value(node)
+
+    def _strict_mapping(self, node: MappingNode) -> Any:
+        data, _ = _Walker().walk(node, ())
+        return data
+
+    def _strict_sequence(self, node: SequenceNode) -> Any:
+        data, _ = _Walker().walk(node, ())
+        return data
+
+
+for _tag in (_STR, _INT, _FLOAT, _BOOL, _NULL):
+    StrictLoader.add_constructor(_tag, StrictLoader._strict_scalar)
+StrictLoader.add_constructor(_MAP, StrictLoader._strict_mapping)
+StrictLoader.add_constructor(_SEQ, StrictLoader._strict_sequence)
+StrictLoader.add_implicit_resolver(_NULL, _NULL_RE, ["~", "n", "N", ""])
+StrictLoader.add_implicit_resolver(_BOOL, _BOOL_RE, list("tTfF"))
+StrictLoader.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
+StrictLoader.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+.0123456789"))
+
+
+class _Walker:
+    """Builds plain data from a node tree and records the line of each path."""
+
+    def __init__(self) -> None:
+        self.lines: dict[Path, int] = {}
+
+    def walk(self, node: Node, path: Path) -> tuple[Any, dict[Path, int]]:
+        self.lines[path] = _line(node)
+        return self._value(node, path), self.lines
+
+    def _value(self, node: Node, path: Path) -> Any:
+        if isinstance(node, ScalarNode):
+            try:
+                return scalar_value(node)
+            except StrictYAMLError as exc:
+                raise StrictYAMLError(exc.line, path, exc.message) from None
+        if isinstance(node, SequenceNode):
+            if node.tag != _SEQ:
+                raise StrictYAMLError(_line(node), path, f"unsupported YAML tag {node.tag!r}")
+            items = []
+            for index, item in enumerate(node.value):
+                self.lines[path + (index,)] = _line(item)
+                items.append(self._value(item, path + (index,)))
+            return items
+        if isinstance(node, MappingNode):
+            if node.tag != _MAP:
+                raise StrictYAMLError(_line(node), path, f"unsupported YAML tag {node.tag!r}")
+            data: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._key(key_node, path)
+                if key in data:
+                    first = self.lines[path + (key,)]
+                    raise StrictYAMLError(
+                        _line(key_node), path + (key,), f"duplicate key {key!r} (first at line {first})"
+                    )
+                self.lines[path + (key,)] = _line(key_node)
+                data[key] = self._value(value_node, path + (key,))
+            return data
+        raise StrictYAMLError(_line(node), path, "unsupported YAML node")  # pragma: no cover
+
+    def _key(self, node: Node, path: Path) -> str:
+        if not isinstance(node, ScalarNode):
+            raise StrictYAMLError(_line(node), path, "mapping keys must be plain strings, not collections")
+        key = self._value(node, path)
+        if not isinstance(key, str):
+            raise StrictYAMLError(_line(node), path, f"mapping key {node.value!r} is not a string; quote it")
+        if key == "<<" and node.style is None:
+            raise StrictYAMLError(_line(node), path, "merge keys (<<) are not allowed; write the keys out")
+        return key
+
+
+def _yaml_message(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        parts = [p for p in (exc.context, exc.problem) if p]
+        return (int(mark.line) + 1 if mark is not None else None), ": ".join(parts) or "invalid YAML"
+    return None, str(exc) or "invalid YAML"
+
+
+def compose_lines(text: str) -> tuple[Any, Mapping[Path, int]]:
+    """Parse one YAML document strictly: its plain data and the line of every path.
+
+    An empty document gives ``(None, {})``. Raises ``StrictYAMLError`` for any problem,
+    YAML syntax included, never another exception.
+    """
+    try:
+        loader = StrictLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(text, exc) from None
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.reader.ReaderError as exc:
+            raise _reader_error(text, exc) from None
+        except yaml.YAMLError as exc:
+            line, message = _yaml_message(exc)
+            raise StrictYAMLError(line, (), message) from None
+        if node is None:
+            return None, {}
+        return _Walker().walk(node, ())
+    finally:
+        loader.dispose()
+
+
+def _reader_error(text: str, exc: yaml.reader.ReaderError) -> StrictYAMLError:
+    position = max(int(exc.position), 0)
+    line = text.count("\n", 0, position) + 1
+    char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return StrictYAMLError(line, (), f"unacceptable character #x{char:04x}: YAML allows only printable characters")
