@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Final
 
+from runner.reasons import CATALOG
 from velikey._requests import operation_names, operation_parameters
 
 from .errors import ScenarioError, format_field
@@ -81,6 +82,9 @@ class _Checker:
             for sub, text in _strings(value, (key,)):
                 self.template(index, step, (*base, "with", *sub), text)
         for number, expectation in enumerate(step.expect):
+            problem = _reason_problem(expectation.reason)
+            if problem:
+                self.error((*base, "expect", number, "reason"), problem)
             # Expectations are compared literally; a reference there would silently never match.
             if expectation.operator in ("equals", "one_of"):
                 for sub, text in _strings(expectation.operand, (expectation.operator,)):
@@ -194,6 +198,19 @@ def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
     elif isinstance(value, list | tuple):
         for number, item in enumerate(value):
             yield from _strings(item, (*path, number))
+
+
+def _reason_problem(code: str) -> str | None:
+    # A failed assertion fails its step, so it must carry a catalogued `fail` code; a
+    # `pass` or `blocked` code would misreport the verdict.
+    reason = CATALOG.get(code)
+    if reason is None:
+        return f"unknown reason code {code!r}; see `velikey-e2e reasons` for the catalog"
+    if reason.category != "fail":
+        return (
+            f"reason {code!r} is a {reason.category} code; a failed assertion needs a fail code (e.g. assertion_failed)"
+        )
+    return None
 
 
 def _has_reference(text: str) -> bool:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ScenarioError", "SourceLocation", "format_field"]
+__all__ = ["MAX_TEXT", "ScenarioError", "SourceLocation", "format_field"]
+
+MAX_TEXT = 400
 
 
 @dataclass(frozen=True, order=True)
@@ -35,6 +37,14 @@ class ScenarioError:
     line: int | None
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Messages quote the author's values; one line of output must stay one readable line.
+        for name in ("field", "message"):
+            text = " ".join(str(getattr(self, name)).split())
+            if len(text) > MAX_TEXT:
+                text = text[: MAX_TEXT - 1] + "…"
+            object.__setattr__(self, name, text)
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"

@@ -192,6 +192,20 @@ CASES: list[tuple[str, str, int | None, str, str]] = [
         "invalid reason code 'Bad'",
     ),
     (
+        "expect-unknown-reason",
+        replace("{path: success, equals: true}", "{path: success, equals: true, reason: made_up}"),
+        19,
+        "steps[2].expect[0].reason",
+        "unknown reason code 'made_up'",
+    ),
+    (
+        "expect-blocked-reason",
+        replace("{path: success, equals: true}", "{path: s, exists: true, reason: policy_missing}"),
+        19,
+        "steps[2].expect[0].reason",
+        "reason 'policy_missing' is a blocked code; a failed assertion needs a fail code",
+    ),
+    (
         "expect-reference",
         replace("{path: success, equals: true}", "{path: id, equals: '${inputs.policy_id}'}"),
         19,
@@ -426,3 +440,18 @@ def test_step_level_needs_declare_inputs(tmp_path: Path) -> None:
 def test_base_url_needs_no_declaration(tmp_path: Path) -> None:
     text = replace("{period: current}", '{period: "${inputs.base_url}"}')
     assert errors_of(tmp_path, text) == ()
+
+
+def test_reference_to_a_probe_step(tmp_path: Path) -> None:
+    text = replace("  - id: apply\n", "  - id: early\n    probe: {text: hi}\n  - id: apply\n")
+    text = replace("${steps.plan.plan_id}", "${steps.early.bytes}", text)
+    (error,) = errors_of(tmp_path, text)
+    assert str(error) == (
+        "s.yaml:19: steps[3].with.plan_id: ${steps.early.bytes}: step 'early' is a probe step and saves nothing"
+    )
+
+
+def test_long_values_keep_messages_on_one_bounded_line(tmp_path: Path) -> None:
+    (error,) = errors_of(tmp_path, replace("id: demo\n", f"id: {'x' * 5000}\n"))
+    assert (error.line, error.field) == (1, "id")
+    assert len(error.message) <= 400 and "\n" not in str(error)
