@@ -1,0 +1,60 @@
+"""What one reference server is: its credentials, its auth shape, its metering lag, its faults.
+
+Frozen, so a running server's behaviour is fixed at start and a test can read back exactly
+what it started. The credentials are test values; they stay out of the repr anyway, because
+configs end up in logs and assertion messages.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ._faults import Fault
+
+__all__ = ["AuthSchema", "ServerConfig"]
+
+AuthSchema = Literal["current", "stale"]
+
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Settings of one reference server; the defaults are what ``velikey-e2e serve`` prints.
+
+    ``auth_schema="stale"`` makes the credentials bootstrap answer in an older shape that a
+    client must detect (``axis_auth_schema_mismatch``). ``metering_lag_s`` delays when
+    ingested bytes show up in usage, as real metering pipelines do. ``seed`` picks the
+    tenant (ids, usage numbers); the same seed always gives the same tenant.
+    """
+
+    session_token: str = field(default="ref-session-token-0", repr=False)
+    api_key: str = field(default="vk_test_reference_0", repr=False)
+    email: str = "owner@example.com"
+    password: str = field(default="reference-password", repr=False)
+    auth_schema: AuthSchema = "current"
+    metering_lag_s: float = 0.0
+    faults: tuple[Fault, ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        # Tokens travel in a cookie and a header, so they keep to characters both carry verbatim.
+        for name in ("session_token", "api_key"):
+            if not isinstance(getattr(self, name), str) or not _TOKEN.fullmatch(getattr(self, name)):
+                raise ValueError(f"{name} must be non-empty and use only letters, digits and . _ ~ + / = -")
+        for name in ("email", "password"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value or not value.isprintable():
+                raise ValueError(f"{name} must be a non-empty printable string")
+        if self.auth_schema not in ("current", "stale"):
+            raise ValueError(f"auth_schema must be 'current' or 'stale', got {self.auth_schema!r}")
+        lag = self.metering_lag_s
+        if isinstance(lag, bool) or not isinstance(lag, (int, float)) or not math.isfinite(lag) or lag < 0:
+            raise ValueError(f"metering_lag_s must be a number of seconds >= 0, got {lag!r}")
+        if not all(isinstance(fault, Fault) for fault in self.faults):
+            raise ValueError("faults must be a tuple of Fault")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
