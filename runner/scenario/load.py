@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
@@ -50,10 +50,15 @@ SUFFIXES: Final = (".yaml", ".yml")
 
 @dataclass(frozen=True)
 class ScenarioFile:
-    """A scenario file as the run manifest records it: display path and SHA-256 of its bytes."""
+    """A scenario file: display path and SHA-256 of its bytes (for the manifest), and where it is.
+
+    ``location`` is the absolute filesystem path, for resolving ``probe.file`` against the
+    scenario's folder; it never goes into a receipt (``path`` does).
+    """
 
     path: str
     sha256: str
+    location: Path = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -168,8 +173,8 @@ def load_source(raw: bytes, file: str) -> tuple[Scenario | None, tuple[ScenarioE
     try:
         data, lines = compose_lines(text)
     except StrictYAMLError as exc:
-        field = format_field(exc.path) if exc.path else "yaml"
-        return None, (ScenarioError(file, exc.line, field, exc.message),)
+        where = format_field(exc.path) if exc.path else "yaml"
+        return None, (ScenarioError(file, exc.line, where, exc.message),)
     if not isinstance(data, dict):
         what = "empty" if data is None else f"a {_yaml_kind(data)}"
         message = f"the file is {what}; a scenario is a mapping with id, title, needs and steps"
@@ -211,7 +216,7 @@ def load_scenarios(paths: Sequence[Path | str], cwd: Path | None = None) -> Load
         if isinstance(raw, ScenarioError):
             errors.append(raw)
             continue
-        files.append(ScenarioFile(target.display, hashlib.sha256(raw).hexdigest()))
+        files.append(ScenarioFile(target.display, hashlib.sha256(raw).hexdigest(), target.path))
         scenario, found = load_source(raw, target.display)
         errors.extend(found)
         if scenario is None:
@@ -239,5 +244,5 @@ def describe_files(paths: Sequence[Path | str], cwd: Path | None = None) -> tupl
     for target in _expand(paths, cwd)[0]:
         raw = _read(target)
         if isinstance(raw, bytes):
-            described.append(ScenarioFile(target.display, hashlib.sha256(raw).hexdigest()))
+            described.append(ScenarioFile(target.display, hashlib.sha256(raw).hexdigest(), target.path))
     return tuple(described)

@@ -129,6 +129,9 @@ def test_same_name_from_any_working_directory(tmp_path: Path) -> None:
     from_elsewhere = load_scenarios([tmp_path / "scenarios"], cwd=tmp_path.parent / "x")
     assert from_root.files == from_elsewhere.files
     assert from_root.files[0].path == "scenarios/gate.yaml"
+    # The filesystem location is for finding probe files; it is absolute and not part of equality.
+    assert from_root.files[0].location == tmp_path / "scenarios" / "gate.yaml"
+    assert from_elsewhere.files[0].location.is_absolute()
 
 
 def test_describe_files_gives_paths_and_digests(tmp_path: Path) -> None:
