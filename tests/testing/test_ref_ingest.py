@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import resource
+import sys
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import httpx
+import pytest
 from ref_helpers import BEARER, client_for
 
 from velikey.testing import ReferenceServer
@@ -92,3 +95,24 @@ def test_usage_base_comes_from_the_seed(start_server: Callable[..., ReferenceSer
         usage = http.get("/api/usage/summary").json()["usage"]
     assert usage != {"telemetryDataGB": 12.5, "telemetryDays": 14, "agents": 3, "environments": 2}
     assert usage["agents"] > 0 and usage["telemetryDays"] > 0
+
+
+@pytest.mark.slow
+def test_a_1_gib_payload_is_hashed_while_streaming(start_server: Callable[..., ReferenceServer]) -> None:
+    server = start_server()
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    expected = hashlib.sha256()
+    for _ in range(1024):
+        expected.update(chunk)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def stream() -> Iterator[bytes]:
+        for _ in range(1024):
+            yield chunk
+
+    with client_for(server, timeout=120.0) as http:
+        echo = http.post("/ingest", content=stream()).json()
+    assert echo == {"sha256": expected.hexdigest(), "bytes": GIB}
+    # Client and server share this process: neither may have held the body in memory.
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) * unit < 128 * 1024**2

@@ -38,3 +38,11 @@ def test_openapi_covers_the_contract() -> None:
     assert set(doc["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyCookie"}
     assert "security" in doc["paths"]["/api/policies"]["get"]
     assert "security" not in doc["paths"]["/api/healthz"]["get"]
+
+
+def test_the_regeneration_command_writes_the_checked_in_bytes(tmp_path: Path) -> None:
+    from velikey.testing.openapi import main
+
+    target = tmp_path / "axis-openapi.json"
+    assert main([str(target)]) == 0
+    assert target.read_bytes() == SCHEMA.read_bytes()

@@ -8,11 +8,12 @@ are usage errors (exit 2) with one message naming the problem, never a traceback
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import click
 
 from ._auth import SESSION_COOKIE
-from ._config import ServerConfig
+from ._config import AuthSchema, ServerConfig
 from ._faults import FaultFileError, load_faults
 from ._server import ReferenceServer
 from ._state import seeded_policies
@@ -119,7 +120,7 @@ def serve_command(
             api_key=api_key,
             email=email,
             password=password,
-            auth_schema="stale" if auth_schema == "stale" else "current",
+            auth_schema=cast(AuthSchema, auth_schema),
             metering_lag_s=metering_lag_s,
             faults=faults,
             seed=seed,

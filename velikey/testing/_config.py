@@ -55,6 +55,7 @@ class ServerConfig:
         if isinstance(lag, bool) or not isinstance(lag, (int, float)) or not math.isfinite(lag) or lag < 0:
             raise ValueError(f"metering_lag_s must be a number of seconds >= 0, got {lag!r}")
         if not all(isinstance(fault, Fault) for fault in self.faults):
-            raise ValueError("faults must be a tuple of Fault")
+            raise ValueError("faults must be Fault rules (see load_faults for reading them from YAML)")
+        object.__setattr__(self, "faults", tuple(self.faults))  # a list would make the config unhashable
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
