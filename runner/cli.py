@@ -1,5 +1,214 @@
-"""The velikey-e2e command line (placeholder until the CLI lands)."""
+"""The velikey-e2e command line: parse flags into a frozen config, call the pipeline, map to an exit code.
+
+No logic lives here beyond presentation; bad input ends with one clear message and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runner import __version__
+from runner.pipeline import InputError, RunConfig, RunReport, run
+from velikey.testing import serve_command
+
+__all__ = ["cli", "main"]
+
+EXIT_INVALID = 2
+DEFAULT_SCENARIOS = Path("scenarios")
 
 
-def main() -> None:
-    raise SystemExit("velikey-e2e: not yet implemented")
+def _scenarios_default() -> Path:
+    """``scenarios/`` of the working directory, else the release gate shipped with the package."""
+    if DEFAULT_SCENARIOS.is_dir():
+        return DEFAULT_SCENARIOS
+    packaged = Path(__file__).parent / "_scenarios"
+    return packaged if packaged.is_dir() else DEFAULT_SCENARIOS
+
+
+def _shown_path(path: Path) -> str:
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def _rerun(paths: Sequence[Path], flags: dict[str, str | None], confirm: bool, embedded: bool) -> str:
+    words = ["velikey-e2e", "run", *(_shown_path(p) for p in paths), "--live"]
+    if embedded:
+        words.append("--embedded")
+    for name in ("base_url", "payload_url", "policy_id"):
+        if flags.get(name):
+            words += ["--" + name.replace("_", "-"), str(flags[name])]
+    text = shlex.join(words)
+    if flags.get("rollback_token"):
+        text += ' --rollback-token "$AEGIS_ROLLBACK_TOKEN"'
+    return text + (" --confirm" if confirm else "")
+
+
+def _verdict(report: RunReport) -> str:
+    summary = report.summary
+    lines = [
+        f"result: {summary['result']}  mode: {summary['mode']}  run: {summary['run_id']}  exit: {report.exit_code}",
+        f"receipts: {report.out_dir}",
+        "",
+        f"{'scenario':<28} {'outcome':<9} {'reason':<28} steps",
+    ]
+    for scenario in summary["scenarios"]:
+        tally: dict[str, int] = {}
+        for step in scenario["steps"]:
+            tally[step["outcome"]] = tally.get(step["outcome"], 0) + 1
+        steps = ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items()))
+        lines.append(f"{scenario['id']:<28} {scenario['outcome']:<9} {scenario['reason_code']:<28} {steps}")
+        for step in scenario["steps"]:
+            if step["outcome"] in ("failed", "blocked"):
+                lines.append(f"  - {step['id']}: {step['reason_code']}: {step['message']}")
+    if report.blocker:
+        lines += ["", "manual action required (BLOCKER.json):"]
+        lines += [f"  - {m['name']}: {m['how']}" for m in report.blocker["missing_inputs"]]
+        lines += [f"  - {g}" for g in report.blocker["guidance"]]
+        lines.append(f"  then rerun: {report.blocker['rerun']}")
+    return "\n".join(lines)
+
+
+def _execute(config: RunConfig) -> None:
+    try:
+        report = run(config)
+    except InputError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(EXIT_INVALID)
+    except KeyboardInterrupt:
+        click.echo("interrupted before the run started: no receipts written", err=True)
+        sys.exit(130)
+    click.echo(_verdict(report))
+    sys.exit(report.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="velikey-e2e")
+def cli() -> None:
+    """Deterministic end-to-end evidence runner for VeliKey Axis + Aegis.
+
+    Runs declarative release-gate scenarios through the Python SDK against an Axis tenant
+    (or the bundled reference server) and writes receipts a reviewer can audit and a CI
+    gate can verify. Start with `velikey-e2e demo`, then `velikey-e2e run --dry-run`.
+
+    Exit codes: 0 pass, 1 fail, 2 invalid input, 3 manual-required (BLOCKER.json), 130 interrupted.
+    """
+
+
+@cli.command("run")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--dry-run", "mode", flag_value="dry-run",
+              help="Render every request; open no socket, need no credentials.")
+@click.option("--live", "mode", flag_value="live",
+              help="Send the requests (preflight first: missing inputs block, exit 3).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Run directory to write (default: receipts/<mode>-<run_id>/).")
+@click.option("--embedded", is_flag=True,
+              help="Start the reference server for the run and take base URL, session, policy and payload URL from it.")
+@click.option("--base-url", help="Axis tenant base URL [env AXIS_BASE_URL; default https://axis.velikey.com].")
+@click.option("--payload-url", help="Hash-echo ingest endpoint for probes [env SDK_E2E_PAYLOAD_URL].")
+@click.option("--policy-id", help="Aegis policy to plan rollouts for [env AEGIS_POLICY_ID].")
+@click.option("--rollback-token", help="Token for the rollback step [env AEGIS_ROLLBACK_TOKEN; prefer the env].")
+@click.option("--confirm", is_flag=True, help="Allow non-dry-run applies and rollbacks (otherwise they are blocked).")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
+              help="Scenarios run side by side; receipts do not depend on it.")
+@click.option("--request-timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
+              help="Seconds each request may take (per attempt).")
+@click.option("--deadline", type=click.FloatRange(0.1, 86400), help="Seconds the whole run may take; then `timeout`.")
+@click.option("--insecure-skip-tls-verify", is_flag=True,
+              help="Turn TLS verification off (controlled diagnostics only; recorded in the manifest).")
+def run_command(paths: tuple[Path, ...], mode: str | None, out: Path | None, embedded: bool, base_url: str | None,
+                payload_url: str | None, policy_id: str | None, rollback_token: str | None, confirm: bool,
+                concurrency: int, request_timeout: float, deadline: float | None,
+                insecure_skip_tls_verify: bool) -> None:
+    """Run scenarios (PATHS: files or folders, default scenarios/) and write receipts.
+
+    \b
+    Examples:
+      velikey-e2e run --dry-run                      # what would be sent, no network
+      velikey-e2e run --live --embedded              # against the bundled reference server
+      AXIS_SESSION_COOKIE_FILE=state.json AEGIS_POLICY_ID=pol-1 \\
+      SDK_E2E_PAYLOAD_URL=https://ingest.example/ingest velikey-e2e run --live
+    """
+    if mode is None:
+        raise click.UsageError("choose --dry-run or --live")
+    flags = {"base_url": base_url, "payload_url": payload_url, "policy_id": policy_id,
+             "rollback_token": rollback_token}
+    chosen = paths or (_scenarios_default(),)
+    _execute(RunConfig(
+        paths=chosen, mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
+        concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
+        verify_tls=not insecure_skip_tls_verify, env=dict(os.environ),
+        rerun=_rerun(chosen, flags, confirm, embedded),
+    ))
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("receipts/demo"),
+              show_default=True, help="Run directory to write.")
+def demo_command(out: Path) -> None:
+    """The main job: a live run of scenarios/ against the embedded reference server."""
+    chosen = (_scenarios_default(),)
+    _execute(RunConfig(paths=chosen, mode="live", out=out, embedded=True, env={},
+                       rerun=_rerun(chosen, {}, False, True)))
+
+
+@cli.command("validate")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+def validate_command(run_dir: Path) -> None:
+    """Re-validate every receipt in RUN_DIR against schemas/ and re-check every digest (exit 1 on any problem)."""
+    from runner.receipts.validate import validate_run_dir
+
+    problems = validate_run_dir(run_dir)
+    for problem in problems:
+        click.echo(f"invalid: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"valid: {run_dir}")
+
+
+@cli.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def lint_command(paths: tuple[Path, ...]) -> None:
+    """Check scenario files (default scenarios/); each error as file:line: field: message (exit 2)."""
+    from runner.scenario.lint import lint
+
+    chosen = list(paths or (_scenarios_default(),))
+    problems = lint(chosen)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(EXIT_INVALID)
+    click.echo(f"ok: {', '.join(p.as_posix() for p in chosen)}")
+
+
+@cli.command("reasons")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON (schemas/reason-codes.json).")
+def reasons_command(as_json: bool) -> None:
+    """The reason-code catalog: code, category (pass/fail/blocked), meaning."""
+    from runner.reasons import catalog_json, render_catalog_text
+
+    if as_json:
+        click.echo(json.dumps(catalog_json(), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        click.echo(render_catalog_text().rstrip("\n"))
+
+
+cli.add_command(serve_command, "serve")
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    """Console entry point; click turns usage errors into exit 2 with a message."""
+    return cli.main(args=list(argv) if argv is not None else None, prog_name="velikey-e2e")

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ._client import Core, Exchange, IdSource, Sleep
-from ._requests import build
+from ._requests import build, sub_request_id
 from ._results import parse_result
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, RetryPolicy
 from .exceptions import InvalidResponseError
@@ -103,6 +103,15 @@ class AegisClient:
         """Which auth source is in use, by name; None until the first request resolves it."""
         return self._core.auth_source
 
+    @property
+    def uses_api_key(self) -> bool:
+        """True when requests authenticate with ``Authorization: Bearer`` rather than the session cookie."""
+        return bool(self._core._auth and self._core._auth.api_key)
+
+    def redaction_values(self) -> tuple[str, ...]:
+        """The secret values this client holds, so a caller can scrub its own output; never print them."""
+        return self._core.secrets()
+
     async def resolve_auth(self) -> str:
         """Resolve (and bootstrap, if that is the source) the session now; returns the source name."""
         return (await self._core.resolve_auth()).source
@@ -129,7 +138,7 @@ class AegisClient:
         specs = build(operation, **kwargs)
         exchanges = []
         for index, spec in enumerate(specs, start=1):
-            rid = request_id if request_id is None or len(specs) == 1 else f"{request_id}.{index}"
+            rid = None if request_id is None else sub_request_id(request_id, index, len(specs))
             exchanges.append(await self._core.send(spec, request_id=rid, idempotency_key=idempotency_key))
         bodies = [exchange.json(parse_float=parse_float) for exchange in exchanges]
         return CallResult(parse_result(operation, bodies), tuple(exchanges))

@@ -12,6 +12,7 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,15 +23,30 @@ __all__ = [
     "RequestSpec",
     "build",
     "prepare",
+    "sub_request_id",
     "encode_json",
     "operation_names",
     "operation_parameters",
 ]
 
 
+def _wire_number(value: Any) -> Any:
+    # Scenario values arrive as exact decimals; on the wire a JSON number is what the API takes.
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def encode_json(body: Any) -> bytes:
     """The exact bytes of a JSON body: compact, sorted keys, UTF-8, so digests are stable."""
-    return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False).encode()
+    return json.dumps(
+        body, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False, default=_wire_number
+    ).encode()
+
+
+def sub_request_id(request_id: str, index: int, count: int) -> str:
+    """The X-Request-Id of request ``index`` (1-based) of an operation that makes ``count`` of them."""
+    return request_id if count == 1 else f"{request_id}.{index}"
 
 
 @dataclass(frozen=True)

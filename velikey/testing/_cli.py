@@ -12,11 +12,9 @@ from typing import cast
 
 import click
 
-from ._auth import SESSION_COOKIE
 from ._config import AuthSchema, ServerConfig
 from ._faults import FaultFileError, load_faults
 from ._server import ReferenceServer
-from ._state import seeded_policies
 
 __all__ = ["serve_command"]
 
@@ -135,15 +133,14 @@ def serve_command(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}", param_hint="'--host'/'--port'"
         ) from None
     try:
-        first_active = next(p.id for p in seeded_policies(config.seed) if p.isActive)
         for name, value in (
             ("base_url", server.base_url),
             ("payload_url", server.payload_url),
-            ("session_cookie", f"{SESSION_COOKIE}={config.session_token}"),
+            ("session_cookie", server.session_cookie),
             ("api_key", config.api_key),
             ("email", config.email),
             ("password", config.password),
-            ("policy_id", first_active),
+            ("policy_id", server.first_active_policy_id),
             ("auth_schema", config.auth_schema),
             ("faults", str(len(config.faults))),
         ):

@@ -20,8 +20,10 @@ from typing import Any
 import uvicorn
 
 from ._app import ReferenceApp
+from ._auth import SESSION_COOKIE
 from ._config import ServerConfig
 from ._routes import PAYLOAD_PATH, STATE_PATH
+from ._state import seeded_policies
 
 __all__ = ["ReferenceServer"]
 
@@ -79,6 +81,16 @@ class ReferenceServer:
     def payload_url(self) -> str:
         """The hash echo endpoint, for ``SDK_E2E_PAYLOAD_URL``."""
         return self.base_url + PAYLOAD_PATH
+
+    @property
+    def session_cookie(self) -> str:
+        """The ``Cookie`` header value that authenticates against this server."""
+        return f"{SESSION_COOKIE}={self._config.session_token}"
+
+    @property
+    def first_active_policy_id(self) -> str:
+        """The seeded tenant's first active policy, the one an embedded run plans rollouts for."""
+        return next(p.id for p in seeded_policies(self._config.seed) if p.isActive)
 
     def state(self) -> dict[str, Any]:
         """What the server has seen so far (``GET /__ref/state``)."""

@@ -1,0 +1,38 @@
+# The developer interface. Every target creates .venv and installs the project first if needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-all lint fmt golden bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## live E2E run of scenarios/ against the embedded reference server
+	$(BIN)/velikey-e2e demo
+
+test: $(STAMP)  ## the whole suite except the slow reliability suites (under ten minutes)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-all: $(STAMP)  ## everything, slow suites included (what CI runs)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check velikey runner tests bench
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix velikey runner tests bench
+	$(BIN)/ruff format velikey runner tests bench
+
+golden: $(STAMP)  ## regenerate tests/golden/ on purpose, then review the diff
+	$(BIN)/python -m tests.golden.regenerate
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache receipts/demo

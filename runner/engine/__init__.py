@@ -1,0 +1,1 @@
+"""Execute planned scenarios: dry-run renders, live sends; failures are results, not exceptions."""

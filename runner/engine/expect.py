@@ -1,0 +1,61 @@
+"""Assertions on a step's result: ``equals``, ``min``, ``max``, ``exists``, ``one_of``, ``matches``.
+
+Numbers compare as exact decimals (a response's ``0.1`` equals a scenario's ``0.1``);
+an absent path is a failed assertion, not an error.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from runner.evidence.redact import Redactor
+from runner.scenario.interpolate import MISSING, lookup
+from runner.scenario.model import Expectation
+
+__all__ = ["check"]
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    return Decimal(value)
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    a, e = _number(actual), _number(expected)
+    if a is not None and e is not None:
+        return a == e
+    return type(actual) is type(expected) and actual == expected
+
+
+def _holds(op: str, actual: Any, expected: Any) -> bool:
+    if op == "exists":
+        return (actual is not MISSING) == expected
+    if actual is MISSING:
+        return False
+    if op == "equals":
+        return _same(actual, expected)
+    if op == "one_of":
+        return any(_same(actual, option) for option in expected)
+    if op == "matches":
+        return isinstance(actual, str) and re.search(expected, actual) is not None
+    number = _number(actual)
+    if number is None:
+        return False
+    return number >= expected if op == "min" else number <= expected
+
+
+def check(expectation: Expectation, result: Any, redactor: Redactor) -> dict[str, Any]:
+    """One assertion's receipt entry; ``passed`` says whether it held."""
+    op, expected = expectation.operator, expectation.operand
+    actual = lookup(result, expectation.path)
+    return {
+        "path": expectation.path,
+        "op": op,
+        "expected": redactor.value(expected),
+        "actual": None if actual is MISSING else redactor.value(actual),
+        "passed": _holds(op, actual, expected),
+        "reason_code": expectation.reason,
+    }

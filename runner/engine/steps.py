@@ -1,0 +1,345 @@
+"""Step executors: one per step kind, live and dry-run, each returning a ``StepResult``.
+
+A step never raises for a failure of the system under test: errors become a result with
+one reason code (``runner.reasons.reason_for_error`` is the only error → code mapping).
+Dry-run renders requests with ``velikey._requests.prepare``, the function live sends use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from runner.engine.expect import check
+from runner.engine.payload import Payload, PayloadError, payload_for
+from runner.engine.results import Exchanged, StepResult
+from runner.evidence.redact import REDACTED, Redactor
+from runner.evidence.views import exchange_body, request_view, response_view
+from runner.ids import RunIds
+from runner.inputs import INPUTS
+from runner.reasons import CATALOG, reason_for_error
+from runner.receipts.canonical import decimal_str
+from runner.scenario.interpolate import MISSING, lookup, resolve
+from runner.scenario.model import CallStep, MeteringStep, ProbeStep, Scenario
+from velikey import AegisClient, Exchange
+from velikey._requests import EFFECTFUL, PreparedRequest, RequestSpec, build, prepare, sub_request_id
+from velikey.exceptions import VeliKeyError
+
+__all__ = ["Context", "ScenarioState", "run_step"]
+
+GIB = Decimal(1024**3)
+POLL_INTERVAL_S = 0.25
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a step needs from the run, fixed before the first step starts."""
+
+    live: bool
+    confirm: bool
+    ids: RunIds
+    inputs: Mapping[str, str | None]
+    base_url: str
+    auth_header: str
+    redactor: Redactor
+    client: AegisClient | None = None
+
+
+@dataclass
+class ScenarioState:
+    """What earlier steps of one scenario left for later ones: saved values, results, probe bytes."""
+
+    scenario: Scenario
+    folder: Path
+    saved: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    probe_bytes: dict[int, int] = field(default_factory=dict)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _result(step_id: str, kind: str, outcome: str, reason: str, message: str, **extra: Any) -> StepResult:
+    return StepResult(id=step_id, kind=kind, outcome=outcome, reason_code=reason,  # type: ignore[arg-type]
+                      message=_one_line(message), **extra)
+
+
+def _error(step_id: str, kind: str, exc: VeliKeyError, ctx: Context, **extra: Any) -> StepResult:
+    reason = reason_for_error(exc)
+    outcome = "blocked" if CATALOG[reason].category == "blocked" else "failed"
+    # Transport details can name ports and addresses; only status errors carry the server's words.
+    message = f"{type(exc).__name__}: {exc.message}"
+    if exc.status is not None:
+        message += f" (status {exc.status})" + (f": {exc.detail}" if exc.detail else "")
+    return _result(step_id, kind, outcome, reason, ctx.redactor.text(message), **extra)
+
+
+def _missing_step_need(step: Any, ctx: Context) -> str | None:
+    for need in step.needs:
+        if need != "session" and not ctx.inputs.get(need):
+            return need
+    return None
+
+
+def _dry_inputs(ctx: Context) -> dict[str, str | None]:
+    return {name: ctx.inputs.get(name) or f"${{inputs.{name}}}" for name in INPUTS}
+
+
+def _dry_saved(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    return {
+        step.id: {name: f"${{steps.{step.id}.{name}}}" for name in step.save}
+        for step in scenario.steps
+        if isinstance(step, CallStep)
+    }
+
+
+def _render(spec: RequestSpec, request_id: str, ctx: Context) -> dict[str, Any]:
+    prepared = prepare(spec, base_url=ctx.base_url, request_id=request_id, auth_headers={ctx.auth_header: REDACTED})
+    return request_view(prepared, ctx.redactor)
+
+
+def _rendered(name: str, kwargs: dict[str, Any], scenario: str, step: str, ctx: Context) -> tuple[dict[str, Any], ...]:
+    specs = build(name, **kwargs)
+    rid = ctx.ids.request_id(scenario, step)
+    idem = ctx.ids.idempotency_key(scenario, step)
+    return tuple(
+        _render(spec.with_idempotency_key(idem) if spec.mutating else spec, sub_request_id(rid, i, len(specs)), ctx)
+        for i, spec in enumerate(specs, start=1)
+    )
+
+
+def _exchanged(exchange: Exchange, ctx: Context) -> Exchanged:
+    return Exchanged(
+        request=request_view(exchange.request, ctx.redactor),
+        response=response_view(exchange),
+        body=exchange_body(exchange, ctx.redactor),
+        attempts=exchange.attempts,
+    )
+
+
+def _failed_exchange(requests: tuple[dict[str, Any], ...], exc: VeliKeyError, ctx: Context) -> tuple[Exchanged, ...]:
+    """Evidence for a call that raised: the answer it got (if any) and the error."""
+    error = {"type": type(exc).__name__, "reason_code": reason_for_error(exc),
+             "message": ctx.redactor.text(exc.message)}
+    if exc.exchange is not None:
+        seen = _exchanged(exc.exchange, ctx)
+        return (Exchanged(seen.request, seen.response, seen.body, seen.attempts, error),)
+    return (Exchanged(requests[-1], None, None, exc.attempts, error),) if requests else ()
+
+
+def _is_effectful(step: CallStep, kwargs: Mapping[str, Any]) -> bool:
+    return step.call in EFFECTFUL and EFFECTFUL[step.call](kwargs)
+
+
+async def _call(step: CallStep, state: ScenarioState, ctx: Context) -> StepResult:
+    scenario = state.scenario.id
+    if not ctx.live:
+        kwargs = resolve(step.with_, _dry_inputs(ctx), _dry_saved(state.scenario))
+        requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
+        notes = [f"would call {step.call}"]
+        if _is_effectful(step, kwargs) and not ctx.confirm:
+            notes.append("a live run needs --confirm for this effect")
+        if missing := _missing_step_need(step, ctx):
+            notes.append(f"a live run skips it unless {missing} is provided")
+        return _result(step.id, "call", "planned", "dry_run_planned", "; ".join(notes), call=step.call,
+                       requests=requests)
+    kwargs = resolve(step.with_, ctx.inputs, state.saved)
+    requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
+    if _is_effectful(step, kwargs) and not ctx.confirm:
+        return _result(step.id, "call", "blocked", "confirmation_required",
+                       f"{step.call} would take effect; rerun with --confirm to allow it", call=step.call,
+                       requests=requests)
+    assert ctx.client is not None
+    try:
+        answer = await ctx.client.call(
+            step.call,
+            request_id=ctx.ids.request_id(scenario, step.id),
+            idempotency_key=ctx.ids.idempotency_key(scenario, step.id),
+            parse_float=Decimal,
+            **kwargs,
+        )
+    except VeliKeyError as exc:
+        return _error(step.id, "call", exc, ctx, call=step.call, requests=requests,
+                      exchanges=_failed_exchange(requests, exc, ctx))
+    result = _jsonable(answer.result)
+    exchanges = tuple(_exchanged(exchange, ctx) for exchange in answer.exchanges)
+    base = {"call": step.call, "requests": requests, "exchanges": exchanges}
+    saved: dict[str, Any] = {}
+    for name, path in step.save.items():
+        value = lookup(result, path)
+        if value is MISSING:
+            return _result(step.id, "call", "failed", "invalid_response",
+                           f"the response has no {path!r} to save as {name!r}", **base)
+        saved[name] = value
+    state.saved[step.id], state.results[step.id], state.kwargs[step.id] = saved, result, kwargs
+    assertions = tuple(check(expectation, result, ctx.redactor) for expectation in step.expect)
+    shown = ctx.redactor.value(saved)
+    broken = next((a for a in assertions if not a["passed"]), None)
+    if broken:
+        message = f"expected {broken['path']} {broken['op']} {broken['expected']!r}, got {broken['actual']!r}"
+        return _result(step.id, "call", "failed", broken["reason_code"], message, assertions=assertions,
+                       saved=shown, **base)
+    return _result(step.id, "call", "passed", "ok", f"{step.call} answered as expected", assertions=assertions,
+                   saved=shown, **base)
+
+
+async def _digest(payload: Payload) -> str:
+    digest = hashlib.sha256()
+    async for chunk in payload.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _probe_request(ctx: Context, request_id: str, idem: str, payload: Payload, sha256: str) -> dict[str, Any]:
+    headers = (("Accept", "application/json"), ("X-Request-Id", request_id),
+               ("Content-Type", "application/octet-stream"), ("Content-Length", str(payload.length)),
+               ("Idempotency-Key", idem))
+    url = ctx.inputs.get("payload_url") or "$SDK_E2E_PAYLOAD_URL"
+    return request_view(PreparedRequest("POST", url, headers, b""), ctx.redactor, streamed_sha256=sha256,
+                        streamed_bytes=payload.length)
+
+
+async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context) -> StepResult:
+    scenario = state.scenario.id
+    try:
+        payload = payload_for(step.probe, state.folder)
+    except PayloadError as exc:
+        return _result(step.id, "probe", "failed", "scenario_invalid", str(exc))
+    rid, idem = ctx.ids.request_id(scenario, step.id), ctx.ids.idempotency_key(scenario, step.id)
+    if not ctx.live:
+        local = await _digest(payload)
+        request = _probe_request(ctx, rid, idem, payload, local)
+        return _result(step.id, "probe", "planned", "dry_run_planned",
+                       f"would send {payload.length} bytes to the payload URL", requests=(request,))
+    assert ctx.client is not None and ctx.inputs.get("payload_url")
+    try:
+        answer = await ctx.client.probe_payload(
+            str(ctx.inputs["payload_url"]), payload.chunks, length=payload.length, request_id=rid, idempotency_key=idem
+        )
+    except VeliKeyError as exc:
+        return _error(step.id, "probe", exc, ctx, exchanges=_failed_exchange((), exc, ctx))
+    state.probe_bytes[index] = payload.length
+    request = _probe_request(ctx, rid, idem, payload, answer.sha256)
+    seen = _exchanged(answer.exchange, ctx)
+    echo = answer.echo.sha256.lower()
+    probe = {
+        "source": payload.source,
+        "bytes": payload.length,
+        "sha256": f"sha256:{answer.sha256}",
+        "echo_sha256": f"sha256:{echo}" if _HEX64.fullmatch(echo) else None,
+        "echo_bytes": answer.echo.bytes,
+        "matched": answer.matched,
+    }
+    extra = {"requests": (request,), "exchanges": (Exchanged(request, seen.response, seen.body, seen.attempts),),
+             "probe": probe}
+    if not answer.matched:
+        return _result(step.id, "probe", "failed", "payload_integrity_mismatch",
+                       f"sent {payload.length} bytes; the endpoint echoed {answer.echo.bytes} bytes, another digest",
+                       **extra)
+    return _result(step.id, "probe", "passed", "ok", f"{payload.length} bytes echoed with the same SHA-256", **extra)
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    return Decimal(value)
+
+
+def _window(step: MeteringStep, index: int, state: ScenarioState) -> tuple[Decimal | None, Decimal | None]:
+    spec = step.metering
+    tolerance = spec.tolerance
+    if spec.expect == "from_probes":
+        start = next(i for i, s in enumerate(state.scenario.steps) if s.id == spec.before)
+        sent = sum(n for i, n in state.probe_bytes.items() if start < i < index)
+        centre = Decimal(sent) / GIB
+        return centre - tolerance, centre + tolerance
+    if isinstance(spec.expect, Decimal):
+        return spec.expect - tolerance, spec.expect + tolerance
+    low, high = spec.expect.min, spec.expect.max  # type: ignore[union-attr]
+    return (None if low is None else low - tolerance), (None if high is None else high + tolerance)
+
+
+def _bound(value: Decimal | None, infinite: str) -> str:
+    return infinite if value is None else decimal_str(value)
+
+
+async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: Context) -> StepResult:
+    spec = step.metering
+    before_step = state.scenario.step(spec.before)
+    assert isinstance(before_step, CallStep)
+    scenario, rid = state.scenario.id, ctx.ids.request_id(state.scenario.id, step.id)
+    if not ctx.live:
+        kwargs = resolve(before_step.with_, _dry_inputs(ctx), _dry_saved(state.scenario))
+        requests = _rendered(before_step.call, kwargs, scenario, step.id, ctx)
+        return _result(step.id, "metering", "planned", "dry_run_planned",
+                       f"would poll {before_step.call} for up to {spec.settle_s} s and compare {spec.path}",
+                       requests=requests)
+    before = _number(lookup(state.results.get(spec.before), spec.path))
+    low, high = _window(step, index, state)
+    metering = {"path": spec.path, "before": "", "after": None, "delta": None,
+                "expected_min": _bound(low, "-inf"), "expected_max": _bound(high, "inf"), "settled": False}
+    if before is None:
+        return _result(step.id, "metering", "failed", "invalid_response",
+                       f"step {spec.before!r} has no number at {spec.path!r}", metering=metering)
+    metering["before"] = decimal_str(before)
+    kwargs = state.kwargs[spec.before]
+    requests = _rendered(before_step.call, kwargs, scenario, step.id, ctx)
+    assert ctx.client is not None
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + float(spec.settle_s)
+    while True:
+        try:
+            answer = await ctx.client.call(before_step.call, request_id=rid, parse_float=Decimal, **kwargs)
+        except VeliKeyError as exc:
+            return _error(step.id, "metering", exc, ctx, requests=requests, metering=metering,
+                          exchanges=_failed_exchange(requests, exc, ctx))
+        after = _number(lookup(_jsonable(answer.result), spec.path))
+        extra = {"requests": requests, "exchanges": tuple(_exchanged(e, ctx) for e in answer.exchanges)}
+        if after is None:
+            return _result(step.id, "metering", "failed", "invalid_response",
+                           f"usage has no number at {spec.path!r}", metering=metering, **extra)
+        delta = after - before
+        settled = (low is None or delta >= low) and (high is None or delta <= high)
+        metering.update(after=decimal_str(after), delta=decimal_str(delta), settled=settled)
+        if settled:
+            return _result(step.id, "metering", "passed", "ok",
+                           f"{spec.path} moved by {decimal_str(delta)} as expected", metering=metering, **extra)
+        if loop.time() >= give_up:
+            unmoved = delta == 0
+            reason = "metering_not_settled" if unmoved else "metering_delta_mismatch"
+            message = (f"{spec.path} did not move within {spec.settle_s} s" if unmoved else
+                       f"{spec.path} moved by {decimal_str(delta)}, outside "
+                       f"[{metering['expected_min']}, {metering['expected_max']}]")
+            return _result(step.id, "metering", "failed", reason, message, metering=metering, **extra)
+        await asyncio.sleep(min(POLL_INTERVAL_S, max(0.0, give_up - loop.time())))
+
+
+async def run_step(index: int, state: ScenarioState, ctx: Context) -> StepResult:
+    """Run (or, in dry-run, render) step ``index`` of the scenario."""
+    step = state.scenario.steps[index]
+    if ctx.live and (missing := _missing_step_need(step, ctx)):
+        spec = INPUTS[missing]
+        return _result(step.id, step.kind, "skipped", "input_not_provided",
+                       f"{missing} not provided ({', '.join(spec.env)} or {spec.flag})",
+                       call=step.call if isinstance(step, CallStep) else None)
+    if isinstance(step, CallStep):
+        return await _call(step, state, ctx)
+    if isinstance(step, ProbeStep):
+        return await _probe(step, index, state, ctx)
+    return await _metering(step, index, state, ctx)

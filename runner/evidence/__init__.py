@@ -1,0 +1,1 @@
+"""Turn engine results into receipt documents: one redactor, request/response views, collectors."""

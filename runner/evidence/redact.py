@@ -1,0 +1,88 @@
+"""The one redactor: every header, URL, body and message bound for a receipt passes through it.
+
+Secrets are removed two ways: by name (headers such as ``Cookie``; JSON keys such as
+``rollbackToken``) and by value (every secret the run knows, also URL-encoded and
+base64-encoded), so a server that echoes a cookie back cannot smuggle it into evidence.
+It also makes values receipt-safe: decimals become canonical strings, never floats.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from runner.receipts.canonical import decimal_str
+
+__all__ = ["REDACTED", "Redactor"]
+
+REDACTED = "[REDACTED]"
+SECRET_HEADERS = frozenset(
+    {"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key", "x-csrf-token"}
+)
+SECRET_KEY = re.compile(r"token|secret|password|passwd|cookie|authorization|api[_-]?key|csrf", re.IGNORECASE)
+MIN_SECRET_LENGTH = 4
+
+
+def _forms(secret: str) -> set[str]:
+    raw = secret.encode()
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+
+
+class Redactor:
+    """Scrubs known secret values and secret-named fields; maps live URLs to their env-variable names."""
+
+    def __init__(self, secrets: Iterable[str | None] = (), urls: Mapping[str, str] | None = None) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret.strip()) >= MIN_SECRET_LENGTH:
+                forms |= _forms(secret.strip())
+        # Longest first, so a secret that contains another is replaced whole.
+        self._secrets = sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+        self._urls = sorted(((u.rstrip("/"), name) for u, name in (urls or {}).items() if u), reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def url(self, url: str) -> str:
+        """``https://tenant/api/x`` → ``$AXIS_BASE_URL/api/x``: receipts name the input, not the host."""
+        for prefix, name in self._urls:
+            if url == prefix or url.startswith(prefix + "/") or url.startswith(prefix + "?"):
+                url = "$" + name + url[len(prefix):]
+                break
+        return self.text(url)
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+        return {
+            name.lower(): REDACTED if name.lower() in SECRET_HEADERS else self.text(value)
+            for name, value in headers
+        }
+
+    def value(self, obj: Any) -> Any:
+        """A JSON tree made receipt-safe: secret fields and values redacted, numbers exact strings."""
+        if isinstance(obj, Mapping):
+            return {
+                str(k): REDACTED if SECRET_KEY.search(str(k)) and v is not None else self.value(v)
+                for k, v in obj.items()
+            }
+        if isinstance(obj, (list, tuple)):
+            return [self.value(v) for v in obj]
+        if isinstance(obj, bool) or obj is None or isinstance(obj, int):
+            return obj
+        if isinstance(obj, Decimal):
+            return decimal_str(obj) if obj.is_finite() else str(obj)
+        if isinstance(obj, float):
+            return self.value(Decimal(repr(obj)))
+        return self.text(str(obj))

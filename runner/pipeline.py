@@ -1,0 +1,307 @@
+"""The one place where stage order is written: load → plan → execute → evidence → render → validate → write.
+
+``run(config)`` returns a ``RunReport`` (exit code, run directory, summary); it never prints.
+Bad input raises ``InputError`` before anything runs; everything after that ends in a
+complete, validated receipt set, including interruption and the run deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from random import Random
+from typing import Any
+
+import runner
+import velikey
+from runner.engine.execute import Engine, Planned
+from runner.engine.results import ScenarioResult, StepResult
+from runner.engine.steps import Context
+from runner.evidence.collect import (
+    EXIT_CODES,
+    blocker_document,
+    evidence_documents,
+    missing_for,
+    summary_document,
+    timings_document,
+)
+from runner.evidence.redact import Redactor
+from runner.ids import RunIds
+from runner.inputs import INPUTS, ResolvedInput, auth_kind, resolve_inputs
+from runner.reasons import reason_for_error
+from runner.receipts.assemble import build_receipt_set
+from runner.receipts.canonical import decimal_str
+from runner.receipts.write import write_receipt_set
+from runner.scenario.load import load_scenarios
+from velikey import AegisClient, RetryPolicy
+from velikey.exceptions import VeliKeyError
+
+__all__ = ["InputError", "RunConfig", "RunReport", "run"]
+
+INTERRUPTED_EXIT = 130
+SECRET_ENV = ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_AUTH_PASSWORD", "VELIKEY_API_KEY",
+              "AEGIS_ROLLBACK_TOKEN")
+
+
+class InputError(Exception):
+    """Bad scenarios, flags or input files: exit 2, nothing run. ``problems`` are one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run depends on, parsed and frozen by the CLI."""
+
+    paths: tuple[Path, ...]
+    mode: str
+    flags: Mapping[str, str | None] = field(default_factory=dict)
+    out: Path | None = None
+    embedded: bool = False
+    confirm: bool = False
+    concurrency: int = 4
+    request_timeout: float = 30.0
+    deadline: float | None = None
+    verify_tls: bool = True
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    rerun: str = "velikey-e2e run --live"
+    receipts_root: Path = Path("receipts")
+    max_retries: int = 3
+
+
+@dataclass(frozen=True)
+class RunReport:
+    exit_code: int
+    out_dir: Path
+    summary: dict[str, Any]
+    blocker: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    inputs: dict[str, str]
+    cookie: str
+
+
+@contextmanager
+def _embedded_server(enabled: bool) -> Iterator[_Embedded | None]:
+    """Start the reference server for the run (``--embedded``) and take every input from it."""
+    if not enabled:
+        yield None
+        return
+    from velikey.testing import ReferenceServer
+
+    with ReferenceServer() as server:
+        yield _Embedded(
+            {"base_url": server.base_url, "payload_url": server.payload_url,
+             "policy_id": server.first_active_policy_id, "session": server.session_cookie},
+            server.session_cookie,
+        )
+
+
+def _shown(inputs: Mapping[str, ResolvedInput]) -> dict[str, dict[str, Any]]:
+    """Non-secret input values as the manifest shows them; embedded ones by origin (their port varies)."""
+    shown = {}
+    for name, value in inputs.items():
+        secret = INPUTS[name].secret
+        by_origin = value.source == "embedded" and name != "policy_id"
+        visible = None if secret or not value.provided else ("embedded" if by_origin else value.value)
+        shown[name] = {"provided": value.provided, "source": value.source, "value": visible}
+    return shown
+
+
+def _required(planned: list[Planned]) -> list[str]:
+    return sorted({"base_url", *(need for p in planned for need in p.scenario.needs)})
+
+
+def _load(config: RunConfig) -> tuple[list[Planned], list[dict[str, str]]]:
+    loaded = load_scenarios(list(config.paths))
+    if loaded.errors:
+        raise InputError([str(error) for error in loaded.errors])
+    files = {f.path: f for f in loaded.files}
+    planned = [
+        Planned(s, s.source.file, files[s.source.file].location.parent)  # type: ignore[union-attr]
+        for s in loaded.scenarios
+    ]
+    return planned, [{"id": p.scenario.id, "file": p.file, "sha256": f"sha256:{files[p.file].sha256}"} for p in planned]
+
+
+def _manifest(config: RunConfig, ids: RunIds, scenarios: list[dict[str, str]], shown: dict[str, Any],
+              auth_source: str | None) -> dict[str, Any]:
+    epoch = config.env.get("SOURCE_DATE_EPOCH")
+    source_date = None
+    if epoch and epoch.strip().isdigit():
+        source_date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "schema_version": 1,
+        "run_id": ids.run_id,
+        "tool": {"name": "velikey-e2e", "version": runner.__version__},
+        "sdk": {"name": "velikey", "version": velikey.__version__},
+        "python": {"implementation": platform.python_implementation(),
+                   "version": ".".join(platform.python_version_tuple()[:2])},
+        "mode": config.mode,
+        "source_date": source_date,
+        "scenarios": scenarios,
+        "inputs": shown,
+        "auth_source": auth_source,
+        "options": {
+            "confirm": config.confirm,
+            "embedded": config.embedded,
+            "verify_tls": config.verify_tls,
+            "request_timeout": decimal_str(Decimal(str(config.request_timeout))),
+            "deadline": None if config.deadline is None else decimal_str(Decimal(str(config.deadline))),
+        },
+    }
+
+
+def run(config: RunConfig) -> RunReport:
+    """Run the pipeline once; see the module docstring."""
+    planned, scenario_files = _load(config)
+    with _embedded_server(config.embedded) as embedded:
+        return asyncio.run(_run(config, planned, scenario_files, embedded))
+
+
+async def _run(config: RunConfig, planned: list[Planned], scenario_files: list[dict[str, str]],
+               embedded: _Embedded | None) -> RunReport:
+    started_wall, started = datetime.now(timezone.utc), time.monotonic()
+    live = config.mode == "live"
+    inputs = resolve_inputs(config.env, config.flags, embedded.inputs if embedded else None)
+    shown = _shown(inputs)
+    ids = RunIds.for_plan(
+        {"scenarios": scenario_files, "inputs": {k: v["value"] for k, v in shown.items()}, "confirm": config.confirm},
+        config.mode,
+    )
+    missing = missing_for(_required(planned), inputs)
+    values = {name: value.value for name, value in inputs.items() if name != "session"}
+    urls = {values["base_url"] or "": "AXIS_BASE_URL", values.get("payload_url") or "": "SDK_E2E_PAYLOAD_URL"}
+    secrets = [config.env.get(name) for name in SECRET_ENV] + [embedded.cookie if embedded else None]
+
+    client: AegisClient | None = None
+    auth_source = "embedded" if embedded else auth_kind(config.env)
+    blocker_codes: list[str] = []
+    guidance: list[str] = []
+    if live and not missing:
+        client = AegisClient(
+            session_cookie=embedded.cookie if embedded else None,
+            base_url=str(values["base_url"]),
+            timeout=config.request_timeout,
+            verify_ssl=config.verify_tls,
+            env=config.env,
+            retry_policy=RetryPolicy(max_retries=config.max_retries, rng=Random(ids.run_id)),
+        )
+        try:
+            await client.resolve_auth()
+        except VeliKeyError as exc:
+            blocker_codes.append(reason_for_error(exc))
+            guidance.append(Redactor(secrets + list(client.redaction_values())).text(str(exc)))
+        secrets += list(client.redaction_values())
+        if not embedded:
+            auth_source = client.auth_source or auth_source
+    redactor = Redactor(secrets, urls)
+    auth_header = "Authorization" if client and client.uses_api_key else "Cookie"
+    if not live and config.env.get("VELIKEY_API_KEY") and auth_kind(config.env) == "VELIKEY_API_KEY":
+        auth_header = "Authorization"
+    blocked = live and bool(missing or blocker_codes)
+    ctx = Context(live=live and not blocked, confirm=config.confirm, ids=ids, inputs=values,
+                  base_url=str(values["base_url"]), auth_header=auth_header, redactor=redactor, client=client)
+    engine = Engine(ctx, config.concurrency)
+    with _orderly_stops(engine, config.deadline) as stopped:
+        try:
+            if blocked:
+                results = [_blocked(p, missing, blocker_codes) for p in planned]
+            else:
+                results = await engine.run(planned)
+        finally:
+            if client is not None:
+                await client.close()
+        return _write(config, ids, results, scenario_files, shown, auth_source, missing, blocker_codes, guidance,
+                      live, stopped == ["interrupted"], started_wall, started)
+
+
+def _write(config: RunConfig, ids: RunIds, results: list[ScenarioResult], scenario_files: list[dict[str, str]],
+           shown: dict[str, Any], auth_source: str | None, missing: list[str], blocker_codes: list[str],
+           guidance: list[str], live: bool, interrupted: bool, started_wall: datetime, started: float) -> RunReport:
+
+    summary = summary_document(run_id=ids.run_id, mode=config.mode, scenarios=results,
+                               missing_inputs=missing, extra_codes=blocker_codes)
+    blocker = None
+    if summary["result"] == "manual-required":
+        codes = blocker_codes + [s["reason_code"] for sc in summary["scenarios"] for s in sc["steps"]
+                                 if s["outcome"] == "blocked"]
+        blocker = blocker_document(run_id=ids.run_id, missing=missing, codes=codes, guidance=guidance,
+                                   rerun=config.rerun)
+    exit_code = INTERRUPTED_EXIT if interrupted else EXIT_CODES[summary["result"]]
+    timings = timings_document(
+        run_id=ids.run_id, started_at=_iso(started_wall), finished_at=_iso(datetime.now(timezone.utc)),
+        duration_ms=int((time.monotonic() - started) * 1000), concurrency=config.concurrency, scenarios=results,
+    )
+    files = build_receipt_set(
+        summary=summary,
+        manifest=_manifest(config, ids, scenario_files, shown, auth_source),
+        timings=timings,
+        blocker=blocker,
+        evidence=evidence_documents(ids.run_id, results) if live else {},
+        exit_code=exit_code,
+    )
+    out_dir = config.out or config.receipts_root / f"{config.mode}-{ids.run_id}"
+    write_receipt_set(out_dir, files)
+    return RunReport(exit_code, out_dir, summary, blocker)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _blocked(planned: Planned, missing: list[str], codes: list[str]) -> ScenarioResult:
+    """A scenario that preflight stopped: every step blocked, no request sent."""
+    mine = [name for name in missing if name in planned.scenario.needs or name == "base_url"]
+    reason = INPUTS[mine[0]].reason if mine else (codes[0] if codes else "input_missing")
+    message = f"live inputs missing: {', '.join(missing)}" if missing else "the session could not be established"
+    steps = tuple(
+        StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
+                   call=getattr(s, "call", None))
+        for s in planned.scenario.steps
+    )
+    return ScenarioResult(planned.scenario.id, planned.scenario.title, planned.file, steps)
+
+
+@contextmanager
+def _orderly_stops(engine: Engine, deadline: float | None) -> Iterator[list[str]]:
+    """SIGINT/SIGTERM and the deadline become ``engine.stop``; held until the receipts are written,
+    so a second Ctrl-C cannot tear a receipt set in half."""
+    loop = asyncio.get_running_loop()
+    stopped: list[str] = []
+
+    def stop(reason: str) -> Callable[[], None]:
+        def handler() -> None:
+            if not stopped:
+                stopped.append(reason)
+                engine.stop(reason)
+        return handler
+
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop("interrupted"))
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            pass
+    timer = loop.call_later(deadline, stop("timeout")) if deadline else None
+    try:
+        yield stopped
+    finally:
+        if timer:
+            timer.cancel()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
