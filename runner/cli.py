@@ -10,12 +10,14 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from runner import __version__
+from runner.engine.results import StepResult
 from runner.pipeline import InputError, RunConfig, RunReport, run
 from velikey.testing import serve_command
 
@@ -80,9 +82,13 @@ def _verdict(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def _progress(scenario: str, step: StepResult) -> None:
+    click.echo(f"  {scenario}/{step.id}: {step.outcome} ({step.reason_code})", err=True)
+
+
 def _execute(config: RunConfig) -> None:
     try:
-        report = run(config)
+        report = run(replace(config, progress=_progress))
     except InputError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 import runner
 import velikey
-from runner.engine.execute import Engine, Planned
+from runner.engine.execute import Engine, Planned, Progress
 from runner.engine.results import ScenarioResult, StepResult
 from runner.engine.steps import Context
 from runner.evidence.collect import (
@@ -78,6 +78,7 @@ class RunConfig:
     rerun: str = "velikey-e2e run --live"
     receipts_root: Path = Path("receipts")
     max_retries: int = 3
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ async def _run(config: RunConfig, planned: list[Planned], scenario_files: list[d
     blocked = live and bool(missing or blocker_codes)
     ctx = Context(live=live and not blocked, confirm=config.confirm, ids=ids, inputs=values,
                   base_url=str(values["base_url"]), auth_header=auth_header, redactor=redactor, client=client)
-    engine = Engine(ctx, config.concurrency)
+    engine = Engine(ctx, config.concurrency, config.progress)
     with _orderly_stops(engine, config.deadline) as stopped:
         try:
             if blocked:

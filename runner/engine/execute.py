@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +19,10 @@ from runner.engine.results import ScenarioResult, StepResult
 from runner.engine.steps import Context, ScenarioState, run_step
 from runner.scenario.model import CallStep, MeteringStep, ProbeStep, Scenario
 
-__all__ = ["Engine", "Planned"]
+__all__ = ["Engine", "Planned", "Progress"]
+
+# Called as each step finishes (completion order): for progress display only, never for receipts.
+Progress = Callable[[str, StepResult], None]
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,9 @@ def _window(scenario: Scenario) -> tuple[int, int] | None:
 class Engine:
     """Executes planned scenarios once; ``stop(reason)`` ends the run early with complete results."""
 
-    def __init__(self, ctx: Context, concurrency: int) -> None:
+    def __init__(self, ctx: Context, concurrency: int, on_step: Progress | None = None) -> None:
         self._ctx = ctx
+        self._on_step = on_step
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._metering = asyncio.Lock()
         self._tasks: list[asyncio.Task[ScenarioResult]] = []
@@ -81,6 +85,8 @@ class Engine:
                     else:
                         result = await run_step(index, state, self._ctx)
                     results.append(_timed(result, started))
+                    if self._on_step:
+                        self._on_step(scenario.id, results[-1])
                     if window and index == window[1]:
                         await held.aclose()
         except asyncio.CancelledError:
