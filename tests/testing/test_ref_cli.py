@@ -23,6 +23,7 @@ OPTIONS = [
     "--password",
     "--auth-schema",
     "--metering-lag-s",
+    "--critical-alerts",
     "--faults",
     "--seed",
 ]

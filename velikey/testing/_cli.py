@@ -12,7 +12,7 @@ from typing import cast
 
 import click
 
-from ._config import AuthSchema, ServerConfig
+from ._config import MAX_CRITICAL_ALERTS, AuthSchema, ServerConfig
 from ._faults import FaultFileError, load_faults
 from ._server import ReferenceServer
 
@@ -76,6 +76,14 @@ _DEFAULTS = ServerConfig()
     "pipeline; exercises a metering step's settle_s.",
 )
 @click.option(
+    "--critical-alerts",
+    type=click.IntRange(0, MAX_CRITICAL_ALERTS),
+    default=0,
+    show_default=True,
+    help="Open critical alerts to add to the tenant; each lowers the client-derived health score by 15 "
+    "(at most 45), to exercise a health_below_threshold gate.",
+)
+@click.option(
     "--faults",
     "faults_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -99,6 +107,7 @@ def serve_command(
     password: str,
     auth_schema: str,
     metering_lag_s: float,
+    critical_alerts: int,
     faults_file: Path | None,
     seed: int,
 ) -> None:
@@ -120,6 +129,7 @@ def serve_command(
             password=password,
             auth_schema=cast(AuthSchema, auth_schema),
             metering_lag_s=metering_lag_s,
+            critical_alerts=critical_alerts,
             faults=faults,
             seed=seed,
         )

@@ -14,10 +14,12 @@ from typing import Literal
 
 from ._faults import Fault
 
-__all__ = ["AuthSchema", "ServerConfig"]
+__all__ = ["MAX_CRITICAL_ALERTS", "AuthSchema", "ServerConfig"]
 
 AuthSchema = Literal["current", "stale"]
 
+# Bounded so a typo cannot build a huge tenant; any number past 3 already scores the maximum penalty.
+MAX_CRITICAL_ALERTS = 1000
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 
 
@@ -27,8 +29,10 @@ class ServerConfig:
 
     ``auth_schema="stale"`` makes the credentials bootstrap answer in an older shape that a
     client must detect (``axis_auth_schema_mismatch``). ``metering_lag_s`` delays when
-    ingested bytes show up in usage, as real metering pipelines do. ``seed`` picks the
-    tenant (ids, usage numbers); the same seed always gives the same tenant.
+    ingested bytes show up in usage, as real metering pipelines do. ``critical_alerts`` adds
+    that many open ``critical`` alerts to the tenant, so the client-derived health score drops
+    by 15 each (at most 45). ``seed`` picks the tenant (ids, usage numbers); the same seed
+    always gives the same tenant.
     """
 
     session_token: str = field(default="ref-session-token-0", repr=False)
@@ -39,6 +43,7 @@ class ServerConfig:
     metering_lag_s: float = 0.0
     faults: tuple[Fault, ...] = ()
     seed: int = 0
+    critical_alerts: int = 0
 
     def __post_init__(self) -> None:
         # Tokens travel in a cookie and a header, so they keep to characters both carry verbatim.
@@ -59,3 +64,6 @@ class ServerConfig:
         object.__setattr__(self, "faults", tuple(self.faults))  # a list would make the config unhashable
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        alerts = self.critical_alerts
+        if isinstance(alerts, bool) or not isinstance(alerts, int) or not 0 <= alerts <= MAX_CRITICAL_ALERTS:
+            raise ValueError(f"critical_alerts must be an integer from 0 to {MAX_CRITICAL_ALERTS}, got {alerts!r}")

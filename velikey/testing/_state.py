@@ -78,9 +78,11 @@ def seeded_policies(seed: int) -> tuple[_Policy, ...]:
     return tuple(_Policy(_derived_id(seed, "policy", n, "pol"), n, a, m, v) for n, a, m, v in catalog)
 
 
-def _seeded_alerts(seed: int) -> tuple[_Alert, ...]:
-    # No open critical alert: the client-derived health score of a fresh tenant is 100.
-    catalog = (
+def _seeded_alerts(seed: int, critical: int = 0) -> tuple[_Alert, ...]:
+    # No open critical alert by default: the client-derived health score of a fresh tenant is 100.
+    # ``critical`` extra open ones (ServerConfig.critical_alerts) come first, as the newest.
+    extra = tuple(("critical", f"Injected critical alert {n} of {critical}", False) for n in range(1, critical + 1))
+    catalog = extra + (
         ("warning", "Certificate for api.internal expires in 21 days", False),
         ("info", "Agent 2.4.1 is available for 1 environment", False),
         ("critical", "Handshake failure spike on edge-eu-1", True),
@@ -174,7 +176,7 @@ class Tenant:
         seed = config.seed
         self.seed = seed
         self.policies = seeded_policies(seed)
-        self.alerts = _seeded_alerts(seed)
+        self.alerts = _seeded_alerts(seed, config.critical_alerts)
         self.usage_counts = {"telemetryDays": 14 + seed % 7, "agents": 3 + seed % 3, "environments": 2 + seed % 2}
         # 12.5 GiB for seed 0, in exact bytes.
         self.metering = Metering(25 * GIB // 2 + (seed % 5) * 256 * 1024**2, config.metering_lag_s)
