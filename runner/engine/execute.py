@@ -1,9 +1,7 @@
 """Run scenarios: steps in order within a scenario, scenarios side by side up to ``concurrency``.
 
-Results are kept by declaration order, never by completion order, so the receipts do not
-depend on scheduling. Metering windows (from a ``before`` step to its metering step) are
-exclusive with every other scenario's probes and windows: a delta measured against a
-shared tenant must only contain this scenario's bytes, at any ``--concurrency``.
+Results are kept by declaration order, never by completion order, and metered sections take
+turns in declaration order (``turnstile``), so the receipts do not depend on scheduling.
 """
 
 from __future__ import annotations
@@ -11,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.engine.results import ScenarioResult, StepResult
 from runner.engine.steps import Context, ScenarioState, run_step
-from runner.scenario.model import CallStep, MeteringStep, ProbeStep, Scenario
+from runner.engine.turnstile import Turnstile, sections
+from runner.scenario.model import CallStep, Scenario
 
 __all__ = ["Engine", "Planned", "Progress"]
 
@@ -34,17 +32,6 @@ class Planned:
     folder: Path
 
 
-def _window(scenario: Scenario) -> tuple[int, int] | None:
-    spans = []
-    for index, step in enumerate(scenario.steps):
-        if isinstance(step, MeteringStep):
-            start = next(i for i, s in enumerate(scenario.steps) if s.id == step.metering.before)
-            spans.append((start, index))
-    if not spans:
-        return None
-    return min(s for s, _ in spans), max(e for _, e in spans)
-
-
 class Engine:
     """Executes planned scenarios once; ``stop(reason)`` ends the run early with complete results."""
 
@@ -52,7 +39,7 @@ class Engine:
         self._ctx = ctx
         self._on_step = on_step
         self._slots = asyncio.Semaphore(max(1, concurrency))
-        self._metering = asyncio.Lock()
+        self._turnstile = Turnstile(())
         self._tasks: list[asyncio.Task[ScenarioResult]] = []
         self._stop_reason = "interrupted"
 
@@ -63,32 +50,31 @@ class Engine:
             task.cancel()
 
     async def run(self, planned: Sequence[Planned]) -> list[ScenarioResult]:
-        self._tasks = [asyncio.create_task(self._scenario(p)) for p in planned]
+        spans = [sections(p.scenario) if self._ctx.live else [] for p in planned]
+        self._turnstile = Turnstile([(k, n) for k, mine in enumerate(spans) for n in range(len(mine))])
+        self._tasks = [asyncio.create_task(self._scenario(k, p, spans[k])) for k, p in enumerate(planned)]
         return list(await asyncio.gather(*self._tasks))
 
-    async def _scenario(self, planned: Planned) -> ScenarioResult:
+    async def _scenario(self, number: int, planned: Planned, spans: list[tuple[int, int]]) -> ScenarioResult:
         scenario = planned.scenario
         state = ScenarioState(scenario, planned.folder)
         results: list[StepResult] = []
-        window = _window(scenario) if self._ctx.live else None
+        starts = {start: n for n, (start, _) in enumerate(spans)}
+        ends = {end: n for n, (_, end) in enumerate(spans)}
         try:
-            async with self._slots, AsyncExitStack() as held:
-                for index, step in enumerate(scenario.steps):
+            async with self._slots:
+                for index in range(len(scenario.steps)):
                     if results and results[-1].outcome in ("failed", "blocked"):
                         break
-                    if window and index == window[0]:
-                        await held.enter_async_context(self._metering)
+                    if index in starts:
+                        await self._turnstile.enter((number, starts[index]))
                     started = time.monotonic()
-                    if self._ctx.live and isinstance(step, ProbeStep) and not (window and window[0] <= index):
-                        async with self._metering:
-                            result = await run_step(index, state, self._ctx)
-                    else:
-                        result = await run_step(index, state, self._ctx)
+                    result = await run_step(index, state, self._ctx)
                     results.append(_timed(result, started))
                     if self._on_step:
                         self._on_step(scenario.id, results[-1])
-                    if window and index == window[1]:
-                        await held.aclose()
+                    if index in ends:
+                        self._turnstile.leave((number, ends[index]))
         except asyncio.CancelledError:
             step = scenario.steps[len(results)] if len(results) < len(scenario.steps) else None
             if step is not None:
@@ -98,6 +84,8 @@ class Engine:
                             "during this step",
                     call=step.call if isinstance(step, CallStep) else None,
                 ))
+        finally:
+            self._turnstile.give_up(number)
         return ScenarioResult(scenario.id, scenario.title, planned.file, tuple(_complete(scenario, results)))
 
 

@@ -1,0 +1,67 @@
+"""Metered sections run one at a time, in declaration order, whatever ``--concurrency`` is.
+
+Usage metering is tenant-wide: a probe in one scenario moves the ``telemetryDataGB`` another
+scenario reads. So every step that reads or moves metered usage — probes, usage reads,
+telemetry ingests, and a whole window from a metering step's ``before`` to the metering step —
+is a section, and sections take turns in (scenario, section) declaration order. The values
+every scenario sees are then those of a serial run: receipts stay byte-identical at any
+concurrency, and a metering delta only ever contains its own scenario's bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from runner.scenario.model import CallStep, MeteringStep, ProbeStep, Scenario
+
+__all__ = ["METERED_CALLS", "Turnstile", "sections"]
+
+METERED_CALLS = frozenset({"billing.get_usage", "telemetry.ingest"})
+
+Ticket = tuple[int, int]
+
+
+def sections(scenario: Scenario) -> list[tuple[int, int]]:
+    """The scenario's metered sections as (first step index, last step index), in order."""
+    windows = []
+    for index, step in enumerate(scenario.steps):
+        if isinstance(step, MeteringStep):
+            windows.append((next(i for i, s in enumerate(scenario.steps) if s.id == step.metering.before), index))
+    spans: list[tuple[int, int]] = []
+    if windows:
+        spans.append((min(s for s, _ in windows), max(e for _, e in windows)))
+    for index, step in enumerate(scenario.steps):
+        metered = isinstance(step, ProbeStep) or (isinstance(step, CallStep) and step.call in METERED_CALLS)
+        if metered and not any(start <= index <= end for start, end in spans):
+            spans.append((index, index))
+    return sorted(spans)
+
+
+class Turnstile:
+    """Admits tickets strictly in order; a ticket given up (scenario ended early) is skipped."""
+
+    def __init__(self, tickets: Sequence[Ticket]) -> None:
+        self._order = sorted(tickets)
+        self._turn = {ticket: asyncio.Event() for ticket in self._order}
+        self._done: set[Ticket] = set()
+        self._position = 0
+        self._advance()
+
+    async def enter(self, ticket: Ticket) -> None:
+        await self._turn[ticket].wait()
+
+    def leave(self, ticket: Ticket) -> None:
+        self._done.add(ticket)
+        self._advance()
+
+    def give_up(self, scenario: int) -> None:
+        """Mark every ticket of ``scenario`` done; synchronous so it is safe while being cancelled."""
+        self._done.update(t for t in self._order if t[0] == scenario)
+        self._advance()
+
+    def _advance(self) -> None:
+        while self._position < len(self._order) and self._order[self._position] in self._done:
+            self._position += 1
+        if self._position < len(self._order):
+            self._turn[self._order[self._position]].set()
