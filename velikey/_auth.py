@@ -32,6 +32,7 @@ from velikey.exceptions import (
 
 __all__ = [
     "AUTH_SOURCES",
+    "COMMAND_TIMEOUT_S",
     "CREDENTIALS_SOURCE",
     "SESSION_COOKIE_NAME",
     "SESSION_COOKIE_NAMES",
@@ -59,6 +60,9 @@ AUTH_SOURCES: tuple[str, ...] = (
     "VELIKEY_API_KEY",
     CREDENTIALS_SOURCE,
 )
+
+# How long a cookie command may run; a client with a shorter request timeout passes that instead.
+COMMAND_TIMEOUT_S = 10.0
 
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 6265 token
 _NEXTAUTH_ERROR = re.compile(r"[A-Za-z]{1,64}")  # NextAuth error codes, e.g. CredentialsSignin
@@ -156,7 +160,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_cookie_command(
-    command: str, timeout_s: float = 10.0, *, source: str = "AXIS_SESSION_COOKIE_COMMAND"
+    command: str, timeout_s: float = COMMAND_TIMEOUT_S, *, source: str = "AXIS_SESSION_COOKIE_COMMAND"
 ) -> str:
     """The session ``Cookie`` header printed on stdout by ``command`` (e.g. a keychain lookup).
 
@@ -254,7 +258,7 @@ def resolve_static_auth(
     *,
     api_key: str | None = None,
     session_cookie: str | None = None,
-    command_timeout_s: float = 10.0,
+    command_timeout_s: float = COMMAND_TIMEOUT_S,
 ) -> AuthResolution | None:
     """The first configured static auth source, or ``None`` when only a bootstrap could help.
 

@@ -101,6 +101,9 @@ class Core:
         self._sleep = sleep or asyncio.sleep
         self._env = os.environ if env is None else env
         self._max_response_bytes = max_response_bytes
+        self._timeout = timeout
+        # Concurrent first requests wait for one resolution: one bootstrap, one cookie jar in use.
+        self._auth_lock = asyncio.Lock()
         # base_url serves the bootstrap's relative paths; prepared requests carry absolute URLs.
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -126,7 +129,15 @@ class Core:
         """Find a session: explicit values, then the environment in the seed's order, then bootstrap."""
         if self._auth is not None:
             return self._auth
-        resolution = _auth.resolve_static_auth(self._env)
+        async with self._auth_lock:
+            if self._auth is None:
+                self._auth = await self._resolve_auth()
+            return self._auth
+
+    async def _resolve_auth(self) -> _auth.AuthResolution:
+        # A cookie command is part of the first request, so the request timeout bounds it too.
+        command_timeout_s = min(self._timeout or _auth.COMMAND_TIMEOUT_S, _auth.COMMAND_TIMEOUT_S)
+        resolution = _auth.resolve_static_auth(self._env, command_timeout_s=command_timeout_s)
         if resolution is None:
             credentials = _auth.credentials_from_env(self._env)
             if credentials is None:
@@ -143,7 +154,6 @@ class Core:
             finally:
                 self._http.cookies.clear()
             resolution = _auth.AuthResolution(source=_auth.CREDENTIALS_SOURCE, cookie=cookie)
-        self._auth = resolution
         return resolution
 
     def secrets(self) -> tuple[str, ...]:
