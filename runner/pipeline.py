@@ -217,7 +217,7 @@ async def _run(config: RunConfig, planned: list[Planned], scenario_files: list[d
     ctx = Context(live=live and not blocked, confirm=config.confirm, ids=ids, inputs=values,
                   base_url=str(values["base_url"]), auth_header=auth_header, redactor=redactor, client=client)
     engine = Engine(ctx, config.concurrency, config.progress)
-    with _orderly_stops(engine, config.deadline) as stopped:
+    with _orderly_stops(engine, config.deadline):
         try:
             if blocked:
                 results = [_blocked(p, missing, blocker_codes) for p in planned]
@@ -226,33 +226,49 @@ async def _run(config: RunConfig, planned: list[Planned], scenario_files: list[d
         finally:
             if client is not None:
                 await client.close()
-        return _write(config, ids, results, scenario_files, shown, auth_source, missing, blocker_codes, guidance,
-                      live, stopped == ["interrupted"], started_wall, started)
+        # Interrupted means a step was cut short: a signal after the last step changes nothing.
+        interrupted = any(step.reason_code == "interrupted" for result in results for step in result.steps)
+        facts = _Facts(ids, scenario_files, shown, auth_source, missing, blocker_codes, guidance, started_wall, started)
+        return _write(config, facts, results, interrupted)
 
 
-def _write(config: RunConfig, ids: RunIds, results: list[ScenarioResult], scenario_files: list[dict[str, str]],
-           shown: dict[str, Any], auth_source: str | None, missing: list[str], blocker_codes: list[str],
-           guidance: list[str], live: bool, interrupted: bool, started_wall: datetime, started: float) -> RunReport:
+@dataclass(frozen=True)
+class _Facts:
+    """What preflight established, carried to the receipts."""
 
+    ids: RunIds
+    scenario_files: list[dict[str, str]]
+    shown: dict[str, Any]
+    auth_source: str | None
+    missing: list[str]
+    blocker_codes: list[str]
+    guidance: list[str]
+    started_wall: datetime
+    started: float
+
+
+def _write(config: RunConfig, facts: _Facts, results: list[ScenarioResult], interrupted: bool) -> RunReport:
+    """Evidence → render → validate → write, as one atomic receipt set."""
+    ids, missing, blocker_codes = facts.ids, facts.missing, facts.blocker_codes
     summary = summary_document(run_id=ids.run_id, mode=config.mode, scenarios=results,
                                missing_inputs=missing, extra_codes=blocker_codes)
     blocker = None
     if summary["result"] == "manual-required":
         codes = blocker_codes + [s["reason_code"] for sc in summary["scenarios"] for s in sc["steps"]
                                  if s["outcome"] == "blocked"]
-        blocker = blocker_document(run_id=ids.run_id, missing=missing, codes=codes, guidance=guidance,
+        blocker = blocker_document(run_id=ids.run_id, missing=missing, codes=codes, guidance=facts.guidance,
                                    rerun=config.rerun)
     exit_code = INTERRUPTED_EXIT if interrupted else EXIT_CODES[summary["result"]]
     timings = timings_document(
-        run_id=ids.run_id, started_at=_iso(started_wall), finished_at=_iso(datetime.now(timezone.utc)),
-        duration_ms=int((time.monotonic() - started) * 1000), concurrency=config.concurrency, scenarios=results,
+        run_id=ids.run_id, started_at=_iso(facts.started_wall), finished_at=_iso(datetime.now(timezone.utc)),
+        duration_ms=int((time.monotonic() - facts.started) * 1000), concurrency=config.concurrency, scenarios=results,
     )
     files = build_receipt_set(
         summary=summary,
-        manifest=_manifest(config, ids, scenario_files, shown, auth_source),
+        manifest=_manifest(config, ids, facts.scenario_files, facts.shown, facts.auth_source),
         timings=timings,
         blocker=blocker,
-        evidence=evidence_documents(ids.run_id, results) if live else {},
+        evidence=evidence_documents(ids.run_id, results) if config.mode == "live" else {},
         exit_code=exit_code,
     )
     out_dir = config.out or config.receipts_root / f"{config.mode}-{ids.run_id}"
@@ -278,7 +294,7 @@ def _blocked(planned: Planned, missing: list[str], codes: list[str]) -> Scenario
 
 
 @contextmanager
-def _orderly_stops(engine: Engine, deadline: float | None) -> Iterator[list[str]]:
+def _orderly_stops(engine: Engine, deadline: float | None) -> Iterator[None]:
     """SIGINT/SIGTERM and the deadline become ``engine.stop``; held until the receipts are written,
     so a second Ctrl-C cannot tear a receipt set in half."""
     loop = asyncio.get_running_loop()
@@ -300,7 +316,7 @@ def _orderly_stops(engine: Engine, deadline: float | None) -> Iterator[list[str]
             pass
     timer = loop.call_later(deadline, stop("timeout")) if deadline else None
     try:
-        yield stopped
+        yield
     finally:
         if timer:
             timer.cancel()
