@@ -71,8 +71,11 @@ def _verdict(report: RunReport) -> str:
             tally[step["outcome"]] = tally.get(step["outcome"], 0) + 1
         steps = ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items()))
         lines.append(f"{scenario['id']:<28} {scenario['outcome']:<9} {scenario['reason_code']:<28} {steps}")
+        told: set[tuple[str, str]] = set()
         for step in scenario["steps"]:
-            if step["outcome"] in ("failed", "blocked"):
+            said = (step["reason_code"], step["message"])
+            if step["outcome"] in ("failed", "blocked") and said not in told:
+                told.add(said)
                 lines.append(f"  - {step['id']}: {step['reason_code']}: {step['message']}")
     if report.blocker:
         lines += ["", "manual action required (BLOCKER.json):"]

@@ -282,7 +282,7 @@ def _iso(moment: datetime) -> str:
 
 def _blocked(planned: Planned, missing: list[str], codes: list[str]) -> ScenarioResult:
     """A scenario that preflight stopped: every step blocked, no request sent."""
-    mine = [name for name in missing if name in planned.scenario.needs or name == "base_url"]
+    mine = [name for name in INPUTS if name in missing and (name in planned.scenario.needs or name == "base_url")]
     reason = INPUTS[mine[0]].reason if mine else (codes[0] if codes else "input_missing")
     message = f"live inputs missing: {', '.join(missing)}" if missing else "the session could not be established"
     steps = tuple(

@@ -111,15 +111,17 @@ def blocker_document(
     *, run_id: str, missing: Sequence[str], codes: Sequence[str], guidance: Sequence[str], rerun: str
 ) -> dict[str, Any]:
     """BLOCKER.json: what is missing, how to provide each, and the command to run afterwards."""
+    covered = {INPUTS[name].reason for name in missing}
     return {
         "schema_version": 1,
         "run_id": run_id,
-        "reason_codes": sorted(set(codes) | {INPUTS[name].reason for name in missing}),
+        "reason_codes": sorted(set(codes) | covered),
         "missing_inputs": [
             {"name": name, "env": list(INPUTS[name].env), "flag": INPUTS[name].flag, "how": INPUTS[name].how}
             for name in sorted(missing)
         ],
-        "guidance": list(guidance) + [CATALOG[c].remediation for c in sorted(set(codes))],
+        # Missing inputs carry their own "how"; the catalog's remediation covers every other code.
+        "guidance": list(guidance) + [CATALOG[c].remediation for c in sorted(set(codes) - covered)],
         "rerun": rerun,
     }
 
