@@ -232,8 +232,9 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
         answer = await ctx.client.probe_payload(
             str(ctx.inputs["payload_url"]), payload.chunks, length=payload.length, request_id=rid, idempotency_key=idem
         )
-    except VeliKeyError as exc:
-        return _error(step.id, "probe", exc, ctx, exchanges=_failed_exchange((), exc, ctx))
+    except VeliKeyError as exc:  # the request as sent (digest of the same bytes), so its attempts reach the receipts
+        sent = (_probe_request(ctx, rid, idem, payload, await _digest(payload)),)
+        return _error(step.id, "probe", exc, ctx, requests=sent, exchanges=_failed_exchange(sent, exc, ctx))
     state.probe_bytes[index] = payload.length
     request = _probe_request(ctx, rid, idem, payload, answer.sha256)
     seen = _exchanged(answer.exchange, ctx)
