@@ -21,8 +21,9 @@ test: $(STAMP)  ## the whole suite except the slow reliability suites (under ten
 test-all: $(STAMP)  ## everything, slow suites included (what CI runs)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff on everything, mypy --strict on the two packages
 	$(BIN)/ruff check velikey runner tests bench
+	$(BIN)/mypy
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix velikey runner tests bench

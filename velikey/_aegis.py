@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -118,7 +118,7 @@ class AegisClient:
 
     async def get_health(self) -> dict[str, Any]:
         """Service health: ``{"status": "ok", ...}`` (``/api/healthz``, falling back to ``/health``)."""
-        return await self.result("get_health")
+        return cast(dict[str, Any], await self.result("get_health"))
 
     async def call(
         self,

@@ -7,7 +7,7 @@ decimals) and see the same shapes a user of the SDK sees.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .exceptions import InvalidResponseError
 from .models import health_score_from
@@ -34,7 +34,7 @@ def _usage(body: Any) -> dict[str, Any]:
     body = _object("billing.get_usage", body)
     if not isinstance(body.get("usage"), dict):
         raise InvalidResponseError("billing.get_usage: expected an object with a 'usage' object")
-    return body
+    return cast(dict[str, Any], body)
 
 
 def _alerts(body: Any) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def _alerts(body: Any) -> dict[str, Any]:
     body = _object("monitoring.get_active_alerts", body)
     if not isinstance(body.get("alerts"), list):
         raise InvalidResponseError("monitoring.get_active_alerts: expected an object with an 'alerts' list")
-    return body
+    return cast(dict[str, Any], body)
 
 
 def _single(parse: Callable[[Any], Any]) -> Callable[[Sequence[Any]], Any]:

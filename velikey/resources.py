@@ -6,7 +6,7 @@ sync clients, and the runner, share one implementation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .models import HealthScore
 
@@ -24,23 +24,23 @@ class _Resource:
 class Policies(_Resource):
     async def list(self, active_only: bool = True) -> list[dict[str, Any]]:
         """Policies of the tenant (``isActive`` ones only by default)."""
-        return await self._client.result("policies.list", active_only=active_only)
+        return cast(list[dict[str, Any]], await self._client.result("policies.list", active_only=active_only))
 
 
 class Billing(_Resource):
     async def get_usage(self, period: str = "current") -> dict[str, Any]:
         """Metered usage of the period: ``usage.telemetryDataGB``, ``telemetryDays``, ``agents``…"""
-        return await self._client.result("billing.get_usage", period=period)
+        return cast(dict[str, Any], await self._client.result("billing.get_usage", period=period))
 
 
 class Monitoring(_Resource):
     async def get_active_alerts(self, limit: int = 100) -> dict[str, Any]:
         """Unresolved alerts, newest first, at most ``limit``."""
-        return await self._client.result("monitoring.get_active_alerts", limit=limit)
+        return cast(dict[str, Any], await self._client.result("monitoring.get_active_alerts", limit=limit))
 
     async def get_health_score(self) -> HealthScore:
         """The 0–100 score gates compare with their threshold, derived from usage and open alerts."""
-        return await self._client.result("monitoring.get_health_score")
+        return cast(HealthScore, await self._client.result("monitoring.get_health_score"))
 
 
 class Rollouts(_Resource):
@@ -54,7 +54,7 @@ class Rollouts(_Resource):
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Plan a canary rollout of a policy; ``data.plan_id`` (or ``planId``) names the plan."""
-        return await self._client.result(
+        return cast(dict[str, Any], await self._client.result(
             "rollouts.plan",
             policy_id=policy_id,
             canary_percent=canary_percent,
@@ -62,30 +62,32 @@ class Rollouts(_Resource):
             dry_run=dry_run,
             explain=explain,
             idempotency_key=idempotency_key,
-        )
+        ))
 
     async def apply(
         self, plan_id: str, idempotency_key: str | None = None, dry_run: bool = True, explain: bool = False
     ) -> dict[str, Any]:
         """Apply a plan; a real apply returns a rollback token, and a reused key replays, never re-applies."""
-        return await self._client.result(
+        return cast(dict[str, Any], await self._client.result(
             "rollouts.apply", plan_id=plan_id, idempotency_key=idempotency_key, dry_run=dry_run, explain=explain
-        )
+        ))
 
     async def rollback(
         self, rollback_token: str, confirm: bool = True, explain: bool = False, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         """Roll back an applied rollout (``confirm=False`` previews it)."""
-        return await self._client.result(
+        return cast(dict[str, Any], await self._client.result(
             "rollouts.rollback",
             rollback_token=rollback_token,
             confirm=confirm,
             explain=explain,
             idempotency_key=idempotency_key,
-        )
+        ))
 
 
 class Telemetry(_Resource):
     async def ingest(self, data: Any, idempotency_key: str | None = None) -> dict[str, Any]:
         """Send telemetry events; retried safely under one idempotency key."""
-        return await self._client.result("telemetry.ingest", data=data, idempotency_key=idempotency_key)
+        return cast(
+            dict[str, Any], await self._client.result("telemetry.ingest", data=data, idempotency_key=idempotency_key)
+        )

@@ -27,12 +27,12 @@ def _same(actual: Any, expected: Any) -> bool:
     a, e = _number(actual), _number(expected)
     if a is not None and e is not None:
         return a == e
-    return type(actual) is type(expected) and actual == expected
+    return type(actual) is type(expected) and bool(actual == expected)
 
 
 def _holds(op: str, actual: Any, expected: Any) -> bool:
     if op == "exists":
-        return (actual is not MISSING) == expected
+        return (actual is not MISSING) is bool(expected)
     if actual is MISSING:
         return False
     if op == "equals":
@@ -44,7 +44,7 @@ def _holds(op: str, actual: Any, expected: Any) -> bool:
     number = _number(actual)
     if number is None:
         return False
-    return number >= expected if op == "min" else number <= expected
+    return bool(number >= expected) if op == "min" else bool(number <= expected)
 
 
 def check(expectation: Expectation, result: Any, redactor: Redactor) -> dict[str, Any]:

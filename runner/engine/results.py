@@ -59,7 +59,7 @@ def scenario_outcome(steps: tuple[StepResult, ...]) -> tuple[Outcome, str]:
     for wanted in ("failed", "blocked"):
         for step in steps:
             if step.outcome == wanted:
-                return wanted, step.reason_code  # type: ignore[return-value]
+                return wanted, step.reason_code
     if any(step.outcome == "planned" for step in steps):
         return "planned", "dry_run_planned"
     if any(step.outcome == "passed" for step in steps):

@@ -28,7 +28,7 @@ from runner.inputs import INPUTS
 from runner.reasons import CATALOG, reason_for_error
 from runner.receipts.canonical import decimal_str
 from runner.scenario.interpolate import MISSING, lookup, resolve
-from runner.scenario.model import CallStep, MeteringStep, ProbeStep, Scenario
+from runner.scenario.model import AnyStep, CallStep, MeteringStep, ProbeStep, Scenario
 from velikey import AegisClient, Exchange
 from velikey._requests import EFFECTFUL, PreparedRequest, RequestSpec, build, prepare, sub_request_id
 from velikey.exceptions import VeliKeyError
@@ -90,7 +90,8 @@ def _error(step_id: str, kind: str, exc: VeliKeyError, ctx: Context, **extra: An
     return _result(step_id, kind, outcome, reason, ctx.redactor.text(message), **extra)
 
 
-def _missing_step_need(step: Any, ctx: Context) -> str | None:
+def _missing_step_need(step: AnyStep, ctx: Context) -> str | None:
+    need: str
     for need in step.needs:
         if need != "session" and not ctx.inputs.get(need):
             return need
@@ -272,7 +273,7 @@ def _window(step: MeteringStep, index: int, state: ScenarioState) -> tuple[Decim
         return centre - tolerance, centre + tolerance
     if isinstance(spec.expect, Decimal):
         return spec.expect - tolerance, spec.expect + tolerance
-    low, high = spec.expect.min, spec.expect.max  # type: ignore[union-attr]
+    low, high = spec.expect.min, spec.expect.max
     return (None if low is None else low - tolerance), (None if high is None else high + tolerance)
 
 

@@ -59,6 +59,7 @@ def request_view(
     """
     headers = redactor.headers(request.headers)
     url = redactor.url(request.url)
+    digest: str | None
     if request.body:
         digest, size = sha256_tag(request.body), len(request.body)
         try:
