@@ -19,6 +19,7 @@ import pytest
 from outcome_helpers import (  # noqa: F401  (the fixtures among them are used by name)
     GATE_PASSED,
     RELEASE_GATE,
+    assert_valid_receipts,
     check_outcome,
     gate_failing_at,
     live_env,
@@ -30,6 +31,7 @@ from outcome_helpers import (  # noqa: F401  (the fixtures among them are used b
 
 from runner.inputs import INPUTS
 from runner.pipeline import RunConfig, run
+from velikey import AegisClientSync
 from velikey.testing import Fault, ReferenceServer
 
 StartServer = Callable[..., ReferenceServer]
@@ -307,3 +309,57 @@ def test_the_deadline_ends_a_hung_run_with_valid_receipts(start_server: StartSer
             "policies": ("skipped", "previous_step_failed"),
         },
     )
+
+
+def _rollback_token(server: ReferenceServer) -> str:
+    """Apply a plan for real outside the run, as an operator would have, and return its rollback token."""
+    env = live_env(server)
+    with AegisClientSync(session_cookie=server.session_cookie, base_url=server.base_url, env={}) as client:
+        plan = client.rollouts.plan(env["AEGIS_POLICY_ID"], 10, 60, dry_run=False)
+        applied = client.rollouts.apply(plan["data"]["plan_id"], idempotency_key="operator-apply-1", dry_run=False)
+    token: str = applied["data"]["rollbackToken"]
+    return token
+
+
+@pytest.mark.parametrize("confirm", [False, True], ids=["without-confirm", "with-confirm"])
+def test_the_gate_s_rollback_step_needs_confirm_and_keeps_its_token_secret(
+    start_server: StartServer, tmp_path: Path, confirm: bool
+) -> None:
+    server = start_server()
+    token = _rollback_token(server)
+    out = tmp_path / "run"
+    env = {**live_env(server), "AEGIS_ROLLBACK_TOKEN": token}
+    expected = dict(GATE_PASSED, rollback=("passed", "ok"))
+    if not confirm:
+        expected.update(rollback=("blocked", "confirmation_required"))
+        expected.update(
+            probe=("skipped", "previous_step_failed"), **{"telemetry-delta": ("skipped", "previous_step_failed")}
+        )
+    documents = check_outcome(
+        run_live(server, out, env=env, confirm=confirm),
+        out,
+        exit_code=0 if confirm else 3,
+        result="pass" if confirm else "manual-required",
+        expected_steps=expected,
+    )
+    assert documents["run-manifest.json"]["inputs"]["rollback_token"]["value"] is None
+    assert not any(token in p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file())
+    rollbacks = server.state()["effects"]["rollback"]
+    assert [entry["effects"] for entry in rollbacks.values()] == ([1] if confirm else [])
+
+
+def test_a_rerun_into_the_same_out_dir_leaves_no_stale_receipts(start_server: StartServer, tmp_path: Path) -> None:
+    server = start_server()
+    out = tmp_path / "run"
+    run(RunConfig(paths=(RELEASE_GATE,), mode="live", out=out, env={}))
+    assert "BLOCKER.json" in assert_valid_receipts(out)
+    check_outcome(run_live(server, out), out, exit_code=0, result="pass", expected_steps=GATE_PASSED)
+    usage = scenario("usage-only.yaml")
+    check_outcome(
+        run_live(server, out, usage),
+        out,
+        exit_code=0,
+        result="pass",
+        expected_steps={"health": ("passed", "ok"), "usage": ("passed", "ok"), "policies": ("passed", "ok")},
+    )
+    assert sorted(p.name for p in (out / "evidence").iterdir()) == ["usage-only"]
