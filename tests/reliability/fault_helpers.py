@@ -109,18 +109,22 @@ class GateRun:
         return None
 
 
-def run_gate(faults: Sequence[Fault], out: Path, *, paths: Sequence[Path] = (GATE,), request_timeout: float = 10.0,
-             deadline: float = 30.0, max_retries: int = MAX_RETRIES, confirm: bool = True,
-             server: Mapping[str, Any] | None = None) -> GateRun:
-    """Start a fresh server with ``faults``, run ``paths`` live against it (as a user would), stop it."""
+def run_gate(faults: Sequence[Fault], out: Path, *, server: Mapping[str, Any] | None = None,
+             **options: Any) -> GateRun:
+    """Start a fresh server with ``faults``, run the gate live against it (``run_against``), stop it."""
     with ReferenceServer(ServerConfig(faults=tuple(faults), **(server or {}))) as ref:
-        started = time.monotonic()
-        report = run(RunConfig(
-            paths=tuple(paths), mode="live", env=live_env(ref), out=out, confirm=confirm,
-            request_timeout=request_timeout, deadline=deadline, max_retries=max_retries,
-        ))
-        elapsed = time.monotonic() - started
-        state = ref.state()
+        return run_against(ref, out, **options)
+
+
+def run_against(ref: ReferenceServer, out: Path, *, paths: Sequence[Path] = (GATE,), request_timeout: float = 10.0,
+                deadline: float = 30.0, max_retries: int = MAX_RETRIES, confirm: bool = True) -> GateRun:
+    """Run ``paths`` live against a running server, as a user would (env inputs), and read back what happened."""
+    started = time.monotonic()
+    report = run(RunConfig(
+        paths=tuple(paths), mode="live", env=live_env(ref), out=out, confirm=confirm,
+        request_timeout=request_timeout, deadline=deadline, max_retries=max_retries,
+    ))
+    elapsed = time.monotonic() - started
     timings = json.loads((out / "timings.json").read_text(encoding="utf-8"))
     summary = report.summary
     return GateRun(
@@ -131,7 +135,7 @@ def run_gate(faults: Sequence[Fault], out: Path, *, paths: Sequence[Path] = (GAT
         elapsed_s=elapsed,
         problems=validate_run_dir(out),
         durations_ms={s["step"]: s["duration_ms"] for s in timings["steps"]},
-        state=state,
+        state=ref.state(),
         out=out,
         summary=summary,
     )
