@@ -31,7 +31,7 @@ from pydantic import (
 
 from .errors import SourceLocation
 from .interpolate import NAME_PATTERN, STEP_ID_PATTERN, parse_path
-from .strict_yaml import Path
+from .strict_yaml import MAX_DIGITS, TOO_LONG, Path, plain_digits
 
 __all__ = [
     "INPUT_NAMES",
@@ -100,16 +100,22 @@ def _decimal(value: Any) -> Decimal:
     # bool is an int subclass and float has already lost digits: both are refused.
     if isinstance(value, bool) or isinstance(value, float):
         raise ValueError("expected an exact number (an integer, a decimal, or a decimal string such as '1e-9')")
+    number: Decimal | None = None
     if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal) and value.is_finite():
-        return value
-    if isinstance(value, str) and _DECIMAL_RE.fullmatch(value.strip()):
+        number = Decimal(value)
+    elif isinstance(value, Decimal) and value.is_finite():
+        number = value
+    elif isinstance(value, str) and _DECIMAL_RE.fullmatch(value.strip()):
         try:
-            return Decimal(value.strip())
+            number = Decimal(value.strip())
         except InvalidOperation:  # pragma: no cover - the pattern only admits valid text
             pass
-    raise ValueError(f"expected a number, got {value!r}")
+    if number is None:
+        raise ValueError(f"expected a number, got {value!r}")
+    # Receipts write decimals in full: "1e-99999999" must not become a 100 MB receipt.
+    if plain_digits(number) > MAX_DIGITS:
+        raise ValueError(TOO_LONG)
+    return number
 
 
 def _non_negative(value: Decimal) -> Decimal:

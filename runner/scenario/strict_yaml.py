@@ -19,7 +19,9 @@ Integers with leading zeros (``017``), ``0x1F``, ``0o17``, ``1_000``, ``.inf``, 
 and timestamps stay strings: the YAML 1.2 *core* schema would read ``017`` as 17, but a
 leading zero usually means an identifier (``017`` the build, not seventeen), so we follow
 the stricter JSON-schema rule and keep what was written. Aliases (``*name``) and merge
-keys (``<<``) are refused; mapping keys must be strings. ``compose_lines`` returns the
+keys (``<<``) are refused; mapping keys must be strings. A number may have at most
+``MAX_DIGITS`` digits written out in plain notation: receipts write decimals in full, so
+``1e-99999999`` (a dozen characters here) would become a 100 MB receipt. ``compose_lines`` returns the
 plain data plus a table from each value's path to its 1-based line, which is how a
 pydantic error location becomes ``file:line``.
 """
@@ -34,11 +36,22 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MAX_DEPTH", "Path", "StrictLoader", "StrictYAMLError", "compose_lines"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_DIGITS",
+    "TOO_LONG",
+    "Path",
+    "StrictLoader",
+    "StrictYAMLError",
+    "compose_lines",
+    "plain_digits",
+]
 
 Path = tuple[str | int, ...]
 
 MAX_DEPTH = 64
+MAX_DIGITS = 100
+TOO_LONG = f"number too long: at most {MAX_DIGITS} digits when written out in full"
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -64,6 +77,17 @@ class StrictYAMLError(Exception):
         self.message = message
 
 
+def plain_digits(value: Decimal) -> int:
+    """How many digits ``value`` has written out in plain notation, from its tuple alone.
+
+    Never by formatting it: ``1E+999999999`` must not build its gigabyte of zeros to be measured.
+    """
+    _, mantissa, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # NaN and infinities are refused elsewhere
+        return 0
+    return max(len(mantissa) + exponent, 1) + max(-exponent, 0)
+
+
 def _line(node: Node) -> int:
     return int(node.start_mark.line) + 1
 
@@ -79,13 +103,23 @@ def scalar_value(node: ScalarNode) -> Any:
     if tag == _BOOL and _BOOL_RE.match(text):
         return text.lower() == "true"
     if tag == _INT and _INT_RE.match(text):
+        # Checked before int(): past 4300 digits int() itself raises ValueError.
+        if len(text.lstrip("+-")) > MAX_DIGITS:
+            raise StrictYAMLError(_line(node), (), f"{_shown(text)}: {TOO_LONG}")
         return int(text)
     if tag == _FLOAT and (_FLOAT_RE.match(text) or _INT_RE.match(text)):
-        return Decimal(text)
+        number = Decimal(text)
+        if plain_digits(number) > MAX_DIGITS:
+            raise StrictYAMLError(_line(node), (), f"{_shown(text)}: {TOO_LONG}")
+        return number
     if tag in (_NULL, _BOOL, _INT, _FLOAT):
         kind = tag.rsplit(":", 1)[1]
         raise StrictYAMLError(_line(node), (), f"{text!r} is not a valid {kind}")
     raise StrictYAMLError(_line(node), (), f"unsupported YAML tag {tag!r}; only plain values are allowed")
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 24 else text[:20] + "..."
 
 
 class StrictLoader(yaml.SafeLoader):  # type: ignore[misc,unused-ignore]
