@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.scenario.model import ProbeSpec
+from runner.scenario.probe_file import ProbeFileError, confine
 
 __all__ = ["CHUNK_BYTES", "Payload", "PayloadError", "payload_for"]
 
@@ -51,22 +52,24 @@ def _literal(data: bytes) -> Callable[[], AsyncIterator[bytes]]:
     return chunks
 
 
-def _confined(relative: str, folder: Path) -> Path:
-    base = folder.resolve()
-    if Path(relative).is_absolute() or ".." in Path(relative).parts:
-        raise PayloadError(f"probe file {relative!r} must be a relative path inside the scenario's folder")
-    target = (base / relative).resolve()
-    if not target.is_relative_to(base):
-        raise PayloadError(f"probe file {relative!r} resolves outside the scenario's folder")
-    if not target.is_file():
-        raise PayloadError(f"probe file {relative!r} is not a readable regular file")
-    return target
+def _confined(relative: str, folder: Path) -> tuple[Path, int]:
+    # The loader ran the same check; this one catches a folder changed since (a symlink swapped in).
+    try:
+        path = confine(relative, folder)
+        return path, path.stat().st_size
+    except ProbeFileError as exc:
+        raise PayloadError(str(exc)) from None
+    except OSError as exc:
+        raise PayloadError(f"probe file {relative!r} cannot be read: {exc.strerror or 'error'}") from None
 
 
-def _file(path: Path) -> Callable[[], AsyncIterator[bytes]]:
+def _file(path: Path, size: int) -> Callable[[], AsyncIterator[bytes]]:
+    # At most the bytes measured: a file that grows meanwhile still matches its Content-Length.
     async def chunks() -> AsyncIterator[bytes]:
+        remaining = size
         with path.open("rb") as handle:
-            while block := handle.read(CHUNK_BYTES):
+            while remaining and (block := handle.read(min(CHUNK_BYTES, remaining))):
+                remaining -= len(block)
                 yield block
 
     return chunks
@@ -80,5 +83,5 @@ def payload_for(spec: ProbeSpec, scenario_folder: Path) -> Payload:
         data = spec.text.encode("utf-8")
         return Payload("text", len(data), _literal(data))
     assert spec.file is not None
-    path = _confined(spec.file, scenario_folder)
-    return Payload("file", path.stat().st_size, _file(path))
+    path, size = _confined(spec.file, scenario_folder)
+    return Payload("file", size, _file(path, size))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Final
 
 from runner.reasons import CATALOG
@@ -20,6 +19,7 @@ from velikey._requests import operation_names, operation_parameters
 from .errors import ScenarioError, format_field
 from .interpolate import InterpolationError, Reference, parse_template
 from .model import INPUT_NAMES, CallStep, MeteringStep, ProbeStep, Scenario
+from .probe_file import shape_problem
 from .strict_yaml import Path
 
 __all__ = ["ALWAYS_AVAILABLE", "SCENARIO_FORBIDDEN_ARGUMENTS", "check_scenario"]
@@ -163,7 +163,7 @@ class _Checker:
                 (*base, "probe"), "a probe sends to payload_url; add payload_url to the scenario's or this step's needs"
             )
         if step.probe.file is not None:
-            problem = _relative_file_problem(step.probe.file)
+            problem = shape_problem(step.probe.file)
             if problem:
                 self.error((*base, "probe", "file"), problem)
 
@@ -259,16 +259,6 @@ def _type_problem(parameter: inspect.Parameter, value: Any) -> str | None:
         return None
     wanted = " or ".join(_TYPE_WORDS.get(t, "null" if t is type(None) else t.__name__) for t in dict.fromkeys(accepted))
     return f"argument {parameter.name!r} must be {wanted}, got {value!r}"
-
-
-def _relative_file_problem(name: str) -> str | None:
-    if not name or "\x00" in name:
-        return "probe file must be a non-empty path"
-    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
-        return f"probe file {name!r} must be relative to the scenario file, not absolute"
-    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
-        return f"probe file {name!r} must not contain a '..' segment"
-    return None
 
 
 def check_scenario(scenario: Scenario) -> list[ScenarioError]:

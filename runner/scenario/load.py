@@ -1,7 +1,8 @@
 """Load scenario files strictly: every problem becomes a ``file:line: field: message`` error.
 
-The loader reads only the scenario files it is given (``probe.file`` is checked for shape
-here and opened by the engine later), runs no code, and never raises for bad input.
+The loader reads only the scenario files it is given, runs no code, and never raises for
+bad input. A ``probe.file`` must name a regular file inside the scenario's folder: that is
+checked here (without reading it) and again by the engine when the probe runs.
 
 Paths in receipts are never absolute (DESIGN, Determinism). ``display_path`` names a
 file, in order of preference:
@@ -31,6 +32,7 @@ from pydantic import ValidationError
 from .check import check_scenario
 from .errors import ScenarioError, SourceLocation, format_field
 from .model import Scenario
+from .probe_file import probe_file_errors
 from .strict_yaml import StrictYAMLError, compose_lines
 from .validation import attach_sources, validation_errors
 
@@ -220,6 +222,10 @@ def load_scenarios(paths: Sequence[Path | str], cwd: Path | None = None) -> Load
         scenario, found = load_source(raw, target.display)
         errors.extend(found)
         if scenario is None:
+            continue
+        unreadable = probe_file_errors(scenario, target.path.parent)
+        if unreadable:
+            errors.extend(unreadable)
             continue
         first = owners.get(scenario.id)
         if first is not None:
