@@ -118,9 +118,9 @@ def cli() -> None:
 
 @cli.command("run")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--dry-run", "mode", flag_value="dry-run",
+@click.option("--dry-run", "dry_run", is_flag=True,
               help="Render every request; open no socket, need no credentials.")
-@click.option("--live", "mode", flag_value="live",
+@click.option("--live", "live", is_flag=True,
               help="Send the requests (preflight first: missing inputs block, exit 3).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Run directory to write (default: receipts/<mode>-<run_id>/).")
@@ -138,7 +138,7 @@ def cli() -> None:
 @click.option("--deadline", type=click.FloatRange(0.1, 86400), help="Seconds the whole run may take; then `timeout`.")
 @click.option("--insecure-skip-tls-verify", is_flag=True,
               help="Turn TLS verification off (controlled diagnostics only; recorded in the manifest).")
-def run_command(paths: tuple[Path, ...], mode: str | None, out: Path | None, embedded: bool, base_url: str | None,
+def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | None, embedded: bool, base_url: str | None,
                 payload_url: str | None, policy_id: str | None, rollback_token: str | None, confirm: bool,
                 concurrency: int, request_timeout: float, deadline: float | None,
                 insecure_skip_tls_verify: bool) -> None:
@@ -151,8 +151,10 @@ def run_command(paths: tuple[Path, ...], mode: str | None, out: Path | None, emb
       AXIS_SESSION_COOKIE_FILE=state.json AEGIS_POLICY_ID=pol-1 \\
       SDK_E2E_PAYLOAD_URL=https://ingest.example/ingest velikey-e2e run --live
     """
-    if mode is None:
-        raise click.UsageError("choose --dry-run or --live")
+    if dry_run == live:
+        # Both would be worse than neither: a gate asked to go live must never quietly only plan.
+        raise click.UsageError("choose --dry-run or --live" + (", not both" if live else ""))
+    mode = "live" if live else "dry-run"
     flags = {"base_url": base_url, "payload_url": payload_url, "policy_id": policy_id,
              "rollback_token": rollback_token}
     chosen = paths or (_scenarios_default(),)

@@ -214,6 +214,9 @@ async def _run(config: RunConfig, planned: list[Planned], scenario_files: list[d
     if not live and config.env.get("VELIKEY_API_KEY") and auth_kind(config.env) == "VELIKEY_API_KEY":
         auth_header = "Authorization"
     blocked = live and bool(missing or blocker_codes)
+    if blocked:
+        # Every missing input's code reaches the result receipt, not only the one the steps carry.
+        blocker_codes += [INPUTS[name].reason for name in missing]
     ctx = Context(live=live and not blocked, confirm=config.confirm, ids=ids, inputs=values,
                   base_url=str(values["base_url"]), auth_header=auth_header, redactor=redactor, client=client)
     engine = Engine(ctx, config.concurrency, config.progress)

@@ -148,8 +148,12 @@ def check_outcome(
     result: str,
     expected_steps: Mapping[str, tuple[str, str]],
     scenario_id: str | None = None,
+    run_codes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Exit code, result and per-step outcomes agree in the report and on disk; the receipts validate."""
+    """Exit code, result and per-step outcomes agree in the report and on disk; the receipts validate.
+
+    ``run_codes`` are reason codes the run carries beyond its steps' (e.g. every missing input's).
+    """
     documents = assert_valid_receipts(out)
     summary, receipt = documents["SUMMARY.json"], documents["python-sdk-e2e-result.json"]
     assert report.exit_code == exit_code, (report.exit_code, summary["result"], summary["reason_codes"])
@@ -158,7 +162,7 @@ def check_outcome(
     assert summary["result"] == receipt["result"] == result, summary["result"]
     seen = steps(summary, scenario_id)
     assert seen == dict(expected_steps), seen
-    codes = sorted({code for _, code in expected_steps.values()})
+    codes = sorted({code for _, code in expected_steps.values()} | set(run_codes))
     if scenario_id is None:
         assert summary["reason_codes"] == receipt["reason_codes"] == codes, (summary["reason_codes"], codes)
     counts = {outcome: 0 for outcome in ("passed", "failed", "blocked", "skipped", "planned")}

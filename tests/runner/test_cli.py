@@ -72,14 +72,6 @@ def test_run_needs_a_mode(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "runner/cli.py run_command: --dry-run and --live share one click destination (flag_value), so giving both "
-        "silently keeps the last one; `run --live --dry-run` plans instead of running and exits 0 (a gate that "
-        "passes without sending anything). DESIGN's `(--dry-run | --live)` makes them exclusive: expected exit 2."
-    ),
-)
 @pytest.mark.parametrize("order", [("--live", "--dry-run"), ("--dry-run", "--live")])
 def test_run_refuses_both_modes(tmp_path: Path, order: tuple[str, str]) -> None:
     result = invoke("run", RELEASE_GATE, *order, "--out", tmp_path / "run")

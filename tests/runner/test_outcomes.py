@@ -151,6 +151,7 @@ def test_missing_inputs_block_the_run_before_any_socket(no_network: list[Any], t
         exit_code=3,
         result="manual-required",
         expected_steps={step: ("blocked", "auth_missing") for step in GATE_PASSED},  # session first
+        run_codes=("payload_url_missing", "policy_missing"),
     )
     blocker = documents["BLOCKER.json"]
     assert blocker == report.blocker
@@ -173,6 +174,7 @@ def test_a_base_url_alone_sends_the_server_nothing(start_server: StartServer, tm
         exit_code=3,
         result="manual-required",
         expected_steps={step: ("blocked", "auth_missing") for step in GATE_PASSED},  # session first
+        run_codes=("payload_url_missing", "policy_missing"),
     )
     assert [m["name"] for m in documents["BLOCKER.json"]["missing_inputs"]] == ["payload_url", "policy_id", "session"]
     assert server.state()["requests"] == {}
