@@ -235,6 +235,9 @@ class ProbeSpec(_Node):
             if len(given) != 1:
                 got = ", ".join(given) if given else "none"
                 raise ValueError(f"a probe needs exactly one of payload, text, file (got {got})")
+            # `file:` with nothing after it is null: a probe with no source at all.
+            if data[given[0]] is None:
+                raise ValueError(f"{given[0]} needs a value, not null")
         return data
 
     @property
