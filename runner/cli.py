@@ -138,9 +138,9 @@ def cli() -> None:
 @click.option("--deadline", type=click.FloatRange(0.1, 86400), help="Seconds the whole run may take; then `timeout`.")
 @click.option("--insecure-skip-tls-verify", is_flag=True,
               help="Turn TLS verification off (controlled diagnostics only; recorded in the manifest).")
-def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | None, embedded: bool, base_url: str | None,
-                payload_url: str | None, policy_id: str | None, rollback_token: str | None, confirm: bool,
-                concurrency: int, request_timeout: float, deadline: float | None,
+def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | None, embedded: bool,
+                base_url: str | None, payload_url: str | None, policy_id: str | None, rollback_token: str | None,
+                confirm: bool, concurrency: int, request_timeout: float, deadline: float | None,
                 insecure_skip_tls_verify: bool) -> None:
     """Run scenarios (PATHS: files or folders, default scenarios/) and write receipts.
 

@@ -45,6 +45,11 @@ class ProbeResult:
     exchange: Exchange
 
     @property
+    def replayed(self) -> bool:
+        """The endpoint answered a replay (``Idempotent-Replayed: true``): these bytes were counted before."""
+        return self.exchange.headers.get("idempotent-replayed", "").lower() == "true"
+
+    @property
     def matched(self) -> bool:
         return self.echo.sha256.lower() == self.sha256 and self.echo.bytes == self.bytes_sent
 

@@ -236,7 +236,10 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
     except VeliKeyError as exc:  # the request as sent (digest of the same bytes), so its attempts reach the receipts
         sent = (_probe_request(ctx, rid, idem, payload, await _digest(payload)),)
         return _error(step.id, "probe", exc, ctx, requests=sent, exchanges=_failed_exchange(sent, exc, ctx))
-    state.probe_bytes[index] = payload.length
+    # Replayed at the first attempt means an earlier run (same inputs, same key) already sent these bytes:
+    # they add nothing to this run's delta. Replayed after a retry means our own lost attempt took effect.
+    earlier_run = answer.replayed and answer.exchange.attempts == 1
+    state.probe_bytes[index] = 0 if earlier_run else payload.length
     request = _probe_request(ctx, rid, idem, payload, answer.sha256)
     seen = _exchanged(answer.exchange, ctx)
     echo = answer.echo.sha256.lower()
@@ -247,6 +250,7 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
         "echo_sha256": f"sha256:{echo}" if _HEX64.fullmatch(echo) else None,
         "echo_bytes": answer.echo.bytes,
         "matched": answer.matched,
+        "replayed": answer.replayed,
     }
     extra = {"requests": (request,), "exchanges": (Exchanged(request, seen.response, seen.body, seen.attempts),),
              "probe": probe}

@@ -32,7 +32,7 @@ from ._models import (
     TelemetryResponse,
     UsageResponse,
 )
-from ._state import Tenant
+from ._state import REPLAYED, Tenant
 
 __all__ = ["PAYLOAD_PATH", "STATE_PATH", "router"]
 
@@ -119,9 +119,11 @@ async def plan_rollout(tenant: TenantDep, body: PlanRequest) -> dict[str, Any]:
     tags=["rollouts"],
     **_AUTHED,
 )
-async def apply_rollout(tenant: TenantDep, body: ApplyRequest, key: IdempotencyKey = None) -> dict[str, Any]:
+async def apply_rollout(
+    tenant: TenantDep, body: ApplyRequest, response: Response, key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Dry runs preview; a real apply needs an idempotency key and returns a rollback token."""
-    return tenant.apply(body, key)
+    return _marked(response, tenant.apply(body, key))
 
 
 @router.post(
@@ -132,9 +134,11 @@ async def apply_rollout(tenant: TenantDep, body: ApplyRequest, key: IdempotencyK
     tags=["rollouts"],
     **_AUTHED,
 )
-async def rollback_rollout(tenant: TenantDep, body: RollbackRequest, key: IdempotencyKey = None) -> dict[str, Any]:
+async def rollback_rollout(
+    tenant: TenantDep, body: RollbackRequest, response: Response, key: IdempotencyKey = None
+) -> dict[str, Any]:
     """``confirm=false`` previews; ``confirm=true`` undoes the apply once per token."""
-    return tenant.rollback(body, key)
+    return _marked(response, tenant.rollback(body, key))
 
 
 @router.post(
@@ -145,10 +149,13 @@ async def rollback_rollout(tenant: TenantDep, body: RollbackRequest, key: Idempo
     **_AUTHED,
 )
 async def ingest_telemetry(
-    tenant: TenantDep, batch: Annotated[dict[str, Any] | list[Any], Body()], key: IdempotencyKey = None
+    tenant: TenantDep,
+    batch: Annotated[dict[str, Any] | list[Any], Body()],
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A JSON batch: a list of events, an object with ``events``, or one event."""
-    return tenant.telemetry(batch, key)
+    return _marked(response, tenant.telemetry(batch, key))
 
 
 _RAW_BODY = {
@@ -162,7 +169,7 @@ _RAW_BODY = {
 @router.post(
     PAYLOAD_PATH, response_model=IngestEcho, responses=_errors(409, 422), tags=["payload"], openapi_extra=_RAW_BODY
 )
-async def hash_echo(request: Request, tenant: TenantDep, key: IdempotencyKey = None) -> Any:
+async def hash_echo(request: Request, response: Response, tenant: TenantDep, key: IdempotencyKey = None) -> Any:
     """Echo the SHA-256 and length of exactly the bytes received, and meter them once per key.
 
     The body is hashed as it streams in, so a 1 GiB payload never sits in memory.
@@ -173,7 +180,14 @@ async def hash_echo(request: Request, tenant: TenantDep, key: IdempotencyKey = N
             echo.update(chunk)
     except ClientDisconnect:
         return Response(status_code=400)  # nobody is left to read it, and nothing is metered
-    return tenant.ingest_payload(key, echo.received.hexdigest(), echo.size, echo.answer())
+    return _marked(response, tenant.ingest_payload(key, echo.received.hexdigest(), echo.size, echo.answer()))
+
+
+def _marked(response: Response, answer: dict[str, Any]) -> dict[str, Any]:
+    """Say ``Idempotent-Replayed: true`` when the answer is a replay (the effect happened earlier)."""
+    if REPLAYED.get():
+        response.headers["Idempotent-Replayed"] = "true"
+    return answer
 
 
 class _HashEcho:

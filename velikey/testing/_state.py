@@ -14,6 +14,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -105,6 +106,11 @@ class _Grant:
     rolled_back: bool = False
 
 
+# Set while handling a request that replayed a recorded answer; the route turns it into the
+# ``Idempotent-Replayed: true`` header, so a client can tell "already done" from "done now".
+REPLAYED: ContextVar[bool] = ContextVar("replayed", default=False)
+
+
 @dataclass
 class _Entry:
     fingerprint: str
@@ -125,6 +131,7 @@ class Ledger:
         if entry.fingerprint != fingerprint:
             raise ApiError(409, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
         entry.replays += 1
+        REPLAYED.set(True)
         return entry.answer
 
     def record(self, kind: str, key: str | None, fingerprint: str, answer: dict[str, Any]) -> dict[str, Any]:
