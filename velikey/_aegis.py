@@ -47,7 +47,7 @@ class ProbeResult:
     @property
     def replayed(self) -> bool:
         """The endpoint answered a replay (``Idempotent-Replayed: true``): these bytes were counted before."""
-        return self.exchange.headers.get("idempotent-replayed", "").lower() == "true"
+        return str(self.exchange.headers.get("idempotent-replayed", "")).lower() == "true"
 
     @property
     def matched(self) -> bool:
