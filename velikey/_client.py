@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 
 from . import _auth
-from ._requests import PreparedRequest, RequestSpec, prepare
+from ._requests import SECRET_HEADERS, PreparedRequest, RequestSpec, prepare
 from ._retry import DEFAULT_TIMEOUT_S, RetryPolicy
 from .exceptions import (
     AuthMissingError,
@@ -51,6 +52,38 @@ def _uuid_ids(purpose: str) -> str:
     return str(uuid.uuid4())
 
 
+# httpcore's DEBUG trace prints raw header tuples, e.g. a bootstrap answer's
+# `(b'set-cookie', b'next-auth.session-token=...')`: a filter replaces such values before any
+# handler sees the record. It is added to httpcore's loggers because that is where the record is
+# made (a parent logger's filters do not apply to its children's records).
+_SECRET_HEADER_NAMES = "|".join(re.escape(name) for name in sorted(SECRET_HEADERS))
+# `(b'<name>', b` then a bytes literal in either quote style, with escapes.
+_HEADER_IN_TRACE = re.compile(
+    rf"""(\(b['"](?:{_SECRET_HEADER_NAMES})['"], b)(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""",
+    re.IGNORECASE,
+)
+_HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
+
+
+class _RedactHeaderTrace(logging.Filter):
+    """Hides credential header values in httpcore's trace records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record is the handler's to report, not ours
+            return True
+        redacted = _HEADER_IN_TRACE.sub(rf"\1'{REDACTED}'", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+_REDACT_HEADER_TRACE = _RedactHeaderTrace()
+for _name in _HTTPCORE_LOGGERS:
+    logging.getLogger(_name).addFilter(_REDACT_HEADER_TRACE)  # adding the same filter twice is a no-op
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One request and the answer it finally got, after ``attempts`` tries."""
@@ -60,6 +93,14 @@ class Exchange:
     headers: httpx.Headers
     body: bytes
     attempts: int
+
+    def __repr__(self) -> str:
+        # Errors carry their exchange; an answer may set a session cookie, which a repr must not show.
+        headers = [(k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.multi_items()]
+        return (
+            f"Exchange(request={self.request!r}, status={self.status}, headers={headers!r}, "
+            f"body={self.body!r}, attempts={self.attempts})"
+        )
 
     def json(self, *, parse_float: Callable[[str], Any] | None = None) -> Any:
         """The body as JSON; anything else is ``InvalidResponseError``, never a decoder traceback."""

@@ -21,6 +21,7 @@ __all__ = [
     "OPERATIONS",
     "PreparedRequest",
     "RequestSpec",
+    "SECRET_HEADERS",
     "build",
     "prepare",
     "sub_request_id",
@@ -91,14 +92,26 @@ class RequestSpec:
         return None
 
 
+# Headers whose values are credentials; their values never appear in a repr.
+SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "set-cookie"})
+
+
 @dataclass(frozen=True)
 class PreparedRequest:
-    """Exactly what goes on the wire, secrets included: render it only through a redactor."""
+    """Exactly what goes on the wire, secrets included: render it only through a redactor.
+
+    The repr hides credential headers anyway: errors carry their exchange, and tracebacks
+    with locals, test failures or error trackers print reprs without asking.
+    """
 
     method: str
     url: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+    def __repr__(self) -> str:
+        headers = tuple((k, "[REDACTED]" if k.lower() in SECRET_HEADERS else v) for k, v in self.headers)
+        return f"PreparedRequest(method={self.method!r}, url={self.url!r}, headers={headers!r}, body={self.body!r})"
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
