@@ -222,15 +222,38 @@ class AegisClientSync(_SyncProxy):
     """Blocking client with the same constructor, resources and methods as ``AegisClient``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        client = AegisClient(*args, **kwargs)  # first, so a bad argument leaves no loop unclosed
         self._loop = asyncio.new_event_loop()
-        super().__init__(AegisClient(*args, **kwargs), self._run_coro)
+        super().__init__(client, self._run_coro)
+
+    def _check_usable(self) -> None:
+        if self._loop.is_closed():
+            raise RuntimeError("this AegisClientSync is closed")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        raise RuntimeError("AegisClientSync cannot be used inside a running event loop; await AegisClient instead")
 
     def _run_coro(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            self._check_usable()
+        except RuntimeError:
+            coro.close()  # it never ran: no "coroutine was never awaited" warning on top of the error
+            raise
         return self._loop.run_until_complete(coro)
 
     def close(self) -> None:
-        if not self._loop.is_closed():
+        """Close the connections and the private loop, as ``asyncio.run`` would; safe to call twice."""
+        if self._loop.is_closed():
+            return
+        self._check_usable()
+        try:
             self._loop.run_until_complete(self._target.close())
+        finally:
+            # Host name lookups run on the loop's default executor: join its threads, leave none behind.
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.run_until_complete(self._loop.shutdown_default_executor())
             self._loop.close()
 
     def __enter__(self) -> AegisClientSync:
