@@ -126,16 +126,31 @@ def _required(planned: list[Planned]) -> list[str]:
     return sorted({"base_url", *(need for p in planned for need in p.scenario.needs)})
 
 
+def _receipt_name(location: Path, arguments: tuple[Path, ...]) -> str:
+    """A scenario file as receipts name it: from the argument that found it, never from the working directory.
+
+    ``run /abs/scenarios`` and ``cd / && run /abs/scenarios`` must give the same receipts, so
+    the name is ``<folder argument's name>/<path inside it>``, or ``<parent>/<file>`` for a file argument.
+    """
+    for argument in arguments:
+        root = Path(os.path.abspath(argument))
+        if root.is_dir() and location.is_relative_to(root):
+            return f"{root.name}/{location.relative_to(root).as_posix()}"
+    return f"{location.parent.name}/{location.name}"
+
+
 def _load(config: RunConfig) -> tuple[list[Planned], list[dict[str, str]]]:
     loaded = load_scenarios(list(config.paths))
     if loaded.errors:
         raise InputError([str(error) for error in loaded.errors])
     files = {f.path: f for f in loaded.files}
-    planned = [
-        Planned(s, s.source.file, files[s.source.file].location.parent)  # type: ignore[union-attr]
-        for s in loaded.scenarios
-    ]
-    return planned, [{"id": p.scenario.id, "file": p.file, "sha256": f"sha256:{files[p.file].sha256}"} for p in planned]
+    planned = []
+    for scenario in loaded.scenarios:
+        assert scenario.source is not None
+        location = Path(os.path.abspath(files[scenario.source.file].location))
+        planned.append(Planned(scenario, _receipt_name(location, config.paths), location.parent))
+    digests = {p.file: files[p.scenario.source.file].sha256 for p in planned if p.scenario.source}
+    return planned, [{"id": p.scenario.id, "file": p.file, "sha256": f"sha256:{digests[p.file]}"} for p in planned]
 
 
 def _manifest(config: RunConfig, ids: RunIds, scenarios: list[dict[str, str]], shown: dict[str, Any],

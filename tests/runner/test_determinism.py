@@ -117,12 +117,6 @@ def test_working_directory_does_not_matter(baseline: Callable[[str], Path], tmp_
     assert_same_receipts(baseline(mode), out, expected_label="baseline", actual_label=f"cwd={where}")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "runner/scenario/load.py display_path (rule 1, lines 97-100) names a file relative to the working "
-    "directory whenever that directory is above it, so `run /abs/project/scenarios` started in the parent "
-    "of `project` records `project/scenarios/release-gate.yaml`, not `scenarios/release-gate.yaml`: the "
-    "manifest, SUMMARY and the run id (a digest of the file names) change with the working directory"
-))
 def test_working_directory_above_the_project_does_not_matter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = tmp_path / "project"
     (project / "scenarios").mkdir(parents=True)
