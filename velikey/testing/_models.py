@@ -8,9 +8,9 @@ and a client bug such as a misspelt field fails here instead of passing silently
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "Alert",
@@ -41,6 +41,17 @@ __all__ = [
 _Id = Field(min_length=1, max_length=256)
 
 
+def _integral(value: Any) -> Any:
+    # JSON has one number type: to JSON Schema, and so to the OpenAPI document, 5.0 is the
+    # integer 5 (schemathesis sent one and got a 422). 5.5, "5" and true are still refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
@@ -49,8 +60,8 @@ class PlanRequest(_Request):
     """``POST /api/rollouts/plan``: stage a policy to a canary share, wait, then promote."""
 
     policyId: str = _Id
-    canaryPercent: int = Field(ge=1, le=100)
-    stabilizationWindowS: int = Field(ge=0)
+    canaryPercent: JsonInt = Field(ge=1, le=100)
+    stabilizationWindowS: JsonInt = Field(ge=0)
     dryRun: bool = True
     explain: bool = False
 
