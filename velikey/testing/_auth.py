@@ -74,7 +74,7 @@ _FORM_FIELD = Form(min_length=1, max_length=1024)
 @router.post(
     "/api/auth/callback/credentials",
     response_model=LoginResponse,
-    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses={status: {"model": ErrorResponse} for status in (400, 401, 403, 422)},
 )
 async def post_credentials(
     request: Request,

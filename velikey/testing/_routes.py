@@ -62,7 +62,9 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 _AUTHED: dict[str, Any] = {"dependencies": [Depends(require_auth)]}
-_EFFECT_ERRORS = _errors(401, 404, 409, 422)
+# 400: a body FastAPI cannot even parse (not UTF-8, say) is refused before validation; a
+# JSON body that parses but does not fit is 422 (schemathesis found the 400 undocumented).
+_EFFECT_ERRORS = _errors(400, 401, 404, 409, 422)
 HEALTH = {"status": "ok", "service": "axis-reference", "version": __version__}
 
 router = APIRouter()
@@ -103,7 +105,7 @@ async def list_alerts(
     "/api/rollouts/plan",
     response_model=PlanResponse,
     response_model_exclude_none=True,
-    responses=_errors(401, 404, 422),
+    responses=_errors(400, 401, 404, 422),
     tags=["rollouts"],
     **_AUTHED,
 )
@@ -144,7 +146,7 @@ async def rollback_rollout(
 @router.post(
     "/api/telemetry/ingest",
     response_model=TelemetryResponse,
-    responses=_errors(401, 409, 422),
+    responses=_errors(400, 401, 409, 422),
     tags=["telemetry"],
     **_AUTHED,
 )
