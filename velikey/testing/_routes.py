@@ -67,6 +67,21 @@ _AUTHED: dict[str, Any] = {"dependencies": [Depends(require_auth)]}
 _EFFECT_ERRORS = _errors(400, 401, 404, 409, 422)
 HEALTH = {"status": "ok", "service": "axis-reference", "version": __version__}
 
+# The workflow as OpenAPI links, so a stateful tester (schemathesis) plans, applies with the
+# plan id and rolls back with the token it got, instead of guessing ids that are never found.
+_APPLY_LINK = {
+    "operationId": "apply_rollout_api_rollouts_apply_post",
+    "description": "Apply the plan for real; its id doubles as the idempotency key.",
+    "parameters": {"header.Idempotency-Key": "$response.body#/data/plan_id"},
+    "requestBody": {"planId": "$response.body#/data/plan_id", "dryRun": False},
+}
+_ROLLBACK_LINK = {
+    "operationId": "rollback_rollout_api_rollouts_rollback_post",
+    "description": "Undo the apply with the rollback token it returned.",
+    "parameters": {"header.Idempotency-Key": "$response.body#/data/rollbackToken"},
+    "requestBody": {"rollbackToken": "$response.body#/data/rollbackToken", "confirmation": "ROLLBACK"},
+}
+
 router = APIRouter()
 
 
@@ -105,7 +120,7 @@ async def list_alerts(
     "/api/rollouts/plan",
     response_model=PlanResponse,
     response_model_exclude_none=True,
-    responses=_errors(400, 401, 404, 422),
+    responses={**_errors(400, 401, 404, 422), 200: {"links": {"Apply": _APPLY_LINK}}},
     tags=["rollouts"],
     **_AUTHED,
 )
@@ -117,7 +132,7 @@ async def plan_rollout(tenant: TenantDep, body: PlanRequest) -> dict[str, Any]:
     "/api/rollouts/apply",
     response_model=ApplyResponse,
     response_model_exclude_none=True,
-    responses=_EFFECT_ERRORS,
+    responses={**_EFFECT_ERRORS, 200: {"links": {"Rollback": _ROLLBACK_LINK}}},
     tags=["rollouts"],
     **_AUTHED,
 )
