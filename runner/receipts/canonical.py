@@ -55,18 +55,29 @@ def json_path(parts: tuple[str | int, ...]) -> str:
     return out
 
 
-def _check(value: Any, parts: tuple[str | int, ...]) -> None:
+# json.dumps recurses per level and int() refuses > 4300 digits: refuse before either is reached.
+MAX_DEPTH = 200
+MAX_INT_BITS = 13_000
+
+
+def _check(value: Any, parts: tuple[str | int, ...], *, floats: bool = False) -> None:
     """Refuse anything that is not a float-free JSON tree of str-keyed dicts and lists."""
     # Iterative so that a very deep tree produces a clear error rather than RecursionError.
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, parts)]
     while stack:
         node, where = stack.pop()
+        if len(where) - len(parts) > MAX_DEPTH:
+            raise CanonicalJSONError(json_path(where[:len(parts) + 8]) + "…", f"nested deeper than {MAX_DEPTH}")
         if node is None or isinstance(node, bool):
             continue
         if isinstance(node, int):
+            if node.bit_length() > MAX_INT_BITS:
+                raise CanonicalJSONError(json_path(where), "integer too large for canonical JSON; use a string")
             continue
         if isinstance(node, str):
             _check_text(node, where)
+            continue
+        if isinstance(node, float) and floats:  # JCS has a canonical form for floats; rfc8785 checks the rest
             continue
         if isinstance(node, float):
             raise CanonicalJSONError(
@@ -101,6 +112,7 @@ def dumps(obj: Any) -> bytes:
 
 def jcs(obj: Any) -> bytes:
     """RFC 8785 (JCS) bytes of ``obj``, the form that is hashed or signed."""
+    _check(obj, (), floats=True)
     try:
         return rfc8785.dumps(obj)
     except rfc8785.CanonicalizationError as exc:
