@@ -25,6 +25,10 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_KEY = re.compile(r"token|secret|password|passwd|cookie|authorization|api[_-]?key|csrf", re.IGNORECASE)
 MIN_SECRET_LENGTH = 4
+MAX_DEPTH = 64
+MAX_INT_BITS = 256
+MAX_PLAIN_DIGITS = 100
+TOO_DEEP = "[nested too deep]"
 
 
 def _forms(secret: str) -> set[str]:
@@ -70,19 +74,30 @@ class Redactor:
             for name, value in headers
         }
 
-    def value(self, obj: Any) -> Any:
-        """A JSON tree made receipt-safe: secret fields and values redacted, numbers exact strings."""
+    def value(self, obj: Any, depth: int = 0) -> Any:
+        """A JSON tree made receipt-safe: secret fields and values redacted, numbers exact strings.
+
+        A hostile answer cannot blow the receipts up: nesting past ``MAX_DEPTH`` and numbers of
+        absurd magnitude are summarised, so validation never recurses without bound and a
+        10-byte ``1e9999999`` does not become a 10 MB decimal string.
+        """
+        if depth > MAX_DEPTH:
+            return TOO_DEEP
         if isinstance(obj, Mapping):
             return {
-                str(k): REDACTED if SECRET_KEY.search(str(k)) and v is not None else self.value(v)
+                str(k): REDACTED if SECRET_KEY.search(str(k)) and v is not None else self.value(v, depth + 1)
                 for k, v in obj.items()
             }
         if isinstance(obj, (list, tuple)):
-            return [self.value(v) for v in obj]
-        if isinstance(obj, bool) or obj is None or isinstance(obj, int):
+            return [self.value(v, depth + 1) for v in obj]
+        if isinstance(obj, bool) or obj is None:
             return obj
+        if isinstance(obj, int):
+            return obj if obj.bit_length() <= MAX_INT_BITS else self.value(Decimal(obj))
         if isinstance(obj, Decimal):
-            return decimal_str(obj) if obj.is_finite() else str(obj)
+            if obj.is_finite() and abs(obj.adjusted()) <= MAX_PLAIN_DIGITS:
+                return decimal_str(obj)
+            return str(obj)
         if isinstance(obj, float):
             return self.value(Decimal(repr(obj)))
         return self.text(str(obj))
