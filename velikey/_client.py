@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 
 from . import _auth
-from ._requests import SECRET_HEADERS, PreparedRequest, RequestSpec, prepare
+from ._body import BodyTooLarge, UnsupportedEncoding, read_bounded
+from ._requests import SECRET_HEADERS, PreparedRequest, RequestSpec, prepare, prepare_stream
 from ._retry import DEFAULT_TIMEOUT_S, RetryPolicy
 from .exceptions import (
     AuthMissingError,
@@ -256,17 +257,11 @@ class Core:
         ``chunks`` is a factory so a retry streams the same bytes again; the digest is taken
         from the bytes actually sent on the final attempt.
         """
-        request = PreparedRequest(
-            "POST",
+        request = prepare_stream(
             url,
-            (
-                ("Accept", "application/json"),
-                ("X-Request-Id", request_id or self._ids("request-id")),
-                ("Content-Type", "application/octet-stream"),
-                ("Content-Length", str(length)),
-                ("Idempotency-Key", idempotency_key or self._ids("idempotency-key")),
-            ),
-            b"",
+            request_id=request_id or self._ids("request-id"),
+            idempotency_key=idempotency_key or self._ids("idempotency-key"),
+            length=length,
         )
         digest = hashlib.sha256()
 
@@ -327,20 +322,21 @@ class Core:
         )
         response = await self._http.send(http_request, stream=True)
         try:
-            received = bytearray()
-            async for chunk in response.aiter_bytes():
-                received += chunk
-                if len(received) > self._max_response_bytes:
-                    raise InvalidResponseError(
-                        f"response body exceeds {self._max_response_bytes} bytes",
-                        status=response.status_code,
-                        request_id=request.header("X-Request-Id"),
-                    )
+            # httpx's timeout bounds each read; this bounds the whole body, so a trickle ends too.
+            received = await asyncio.wait_for(read_bounded(response, self._max_response_bytes), self._timeout)
+        except asyncio.TimeoutError as exc:
+            raise httpx.ReadTimeout("the answer's body took longer than the request timeout") from exc
+        except (BodyTooLarge, UnsupportedEncoding) as exc:
+            problem = (f"response body exceeds {self._max_response_bytes} bytes" if isinstance(exc, BodyTooLarge)
+                       else f"response uses an unsupported Content-Encoding {exc}")
+            raise InvalidResponseError(
+                problem, status=response.status_code, request_id=request.header("X-Request-Id")
+            ) from exc
         finally:
             await response.aclose()
             # Auth travels in explicit headers only; a cookie jar would send session cookies unasked.
             self._http.cookies.clear()
-        return response.status_code, response.headers, bytes(received)
+        return response.status_code, response.headers, received
 
     def _map_transport_error(self, exc: BaseException, request: PreparedRequest | None) -> TransportError:
         """The one boundary where httpx/ssl errors become SDK errors, most specific class first."""

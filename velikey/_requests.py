@@ -24,6 +24,7 @@ __all__ = [
     "SECRET_HEADERS",
     "build",
     "prepare",
+    "prepare_stream",
     "sub_request_id",
     "encode_json",
     "operation_names",
@@ -132,7 +133,12 @@ def prepare(
     url = base_url.rstrip("/") + (path or spec.path)
     if spec.params:
         url += "?" + urlencode(list(spec.params))
-    headers: list[tuple[str, str]] = [("Accept", "application/json"), ("X-Request-Id", request_id)]
+    # identity: the SDK reads bodies within a byte budget, which a compressed body could dodge.
+    headers: list[tuple[str, str]] = [
+        ("Accept", "application/json"),
+        ("Accept-Encoding", "identity"),
+        ("X-Request-Id", request_id),
+    ]
     content_type = spec.content_type()
     if content_type:
         headers.append(("Content-Type", content_type))
@@ -140,6 +146,19 @@ def prepare(
         headers.append(("Idempotency-Key", spec.idempotency_key))
     headers.extend((auth_headers or {}).items())
     return PreparedRequest(spec.method, url, tuple(headers), spec.body_bytes())
+
+
+def prepare_stream(url: str, *, request_id: str, idempotency_key: str, length: int) -> PreparedRequest:
+    """The payload probe's request: a streamed octet body, no credentials (the URL may be another host)."""
+    headers = (
+        ("Accept", "application/json"),
+        ("Accept-Encoding", "identity"),
+        ("X-Request-Id", request_id),
+        ("Content-Type", "application/octet-stream"),
+        ("Content-Length", str(length)),
+        ("Idempotency-Key", idempotency_key),
+    )
+    return PreparedRequest("POST", url, headers, b"")
 
 
 def _bool(value: bool) -> str:

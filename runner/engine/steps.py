@@ -30,7 +30,7 @@ from runner.receipts.canonical import decimal_str
 from runner.scenario.interpolate import MISSING, lookup, resolve
 from runner.scenario.model import AnyStep, CallStep, MeteringStep, ProbeStep, Scenario
 from velikey import AegisClient, Exchange
-from velikey._requests import EFFECTFUL, PreparedRequest, RequestSpec, build, prepare, sub_request_id
+from velikey._requests import EFFECTFUL, RequestSpec, build, prepare, prepare_stream, sub_request_id
 from velikey.exceptions import VeliKeyError
 
 __all__ = ["Context", "ScenarioState", "run_step"]
@@ -208,12 +208,9 @@ async def _digest(payload: Payload) -> str:
 
 
 def _probe_request(ctx: Context, request_id: str, idem: str, payload: Payload, sha256: str) -> dict[str, Any]:
-    headers = (("Accept", "application/json"), ("X-Request-Id", request_id),
-               ("Content-Type", "application/octet-stream"), ("Content-Length", str(payload.length)),
-               ("Idempotency-Key", idem))
     url = ctx.inputs.get("payload_url") or "$SDK_E2E_PAYLOAD_URL"
-    return request_view(PreparedRequest("POST", url, headers, b""), ctx.redactor, streamed_sha256=sha256,
-                        streamed_bytes=payload.length)
+    prepared = prepare_stream(url, request_id=request_id, idempotency_key=idem, length=payload.length)
+    return request_view(prepared, ctx.redactor, streamed_sha256=sha256, streamed_bytes=payload.length)
 
 
 async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context) -> StepResult:
