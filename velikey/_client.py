@@ -179,7 +179,10 @@ class Core:
     async def _resolve_auth(self) -> _auth.AuthResolution:
         # A cookie command is part of the first request, so the request timeout bounds it too.
         command_timeout_s = min(self._timeout or _auth.COMMAND_TIMEOUT_S, _auth.COMMAND_TIMEOUT_S)
-        resolution = _auth.resolve_static_auth(self._env, command_timeout_s=command_timeout_s)
+        # In a worker thread: a cookie file read or a cookie command must not stall the event loop.
+        resolution = await asyncio.to_thread(
+            _auth.resolve_static_auth, self._env, command_timeout_s=command_timeout_s
+        )
         if resolution is None:
             credentials = _auth.credentials_from_env(self._env)
             if credentials is None:

@@ -134,13 +134,19 @@ def _exchanged(exchange: Exchange, ctx: Context) -> Exchanged:
     )
 
 
-def _failed_exchange(requests: tuple[dict[str, Any], ...], exc: VeliKeyError, ctx: Context) -> tuple[Exchanged, ...]:
-    """Evidence for a call that raised: the answer it got (if any) and the error."""
+def _failed_exchange(
+    requests: tuple[dict[str, Any], ...], exc: VeliKeyError, ctx: Context, *, streamed: bool = False
+) -> tuple[Exchanged, ...]:
+    """Evidence for a call that raised: the answer it got (if any) and the error.
+
+    A streamed request keeps its rendered view: the wire object has no body to digest.
+    """
     error = {"type": type(exc).__name__, "reason_code": reason_for_error(exc),
              "message": ctx.redactor.text(exc.message)}
     if exc.exchange is not None:
         seen = _exchanged(exc.exchange, ctx)
-        return (Exchanged(seen.request, seen.response, seen.body, seen.attempts, error),)
+        request = requests[-1] if streamed and requests else seen.request
+        return (Exchanged(request, seen.response, seen.body, seen.attempts, error),)
     return (Exchanged(requests[-1], None, None, exc.attempts, error),) if requests else ()
 
 
@@ -232,7 +238,8 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
         )
     except VeliKeyError as exc:  # the request as sent (digest of the same bytes), so its attempts reach the receipts
         sent = (_probe_request(ctx, rid, idem, payload, await _digest(payload)),)
-        return _error(step.id, "probe", exc, ctx, requests=sent, exchanges=_failed_exchange(sent, exc, ctx))
+        return _error(step.id, "probe", exc, ctx, requests=sent,
+                      exchanges=_failed_exchange(sent, exc, ctx, streamed=True))
     # Replayed at the first attempt means an earlier run (same inputs, same key) already sent these bytes:
     # they add nothing to this run's delta. Replayed after a retry means our own lost attempt took effect.
     earlier_run = answer.replayed and answer.exchange.attempts == 1
