@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from referencing import Registry, Resource
 
 from runner.pipeline import RunConfig, RunReport, run
 from runner.receipts.validate import validate_run_dir
-from velikey.testing import ReferenceServer, ServerConfig
+from velikey.testing import ReferenceServer
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
@@ -65,21 +65,6 @@ def run_live(
             **options,
         )
     )
-
-
-@pytest.fixture
-def start_server() -> Iterator[Callable[..., ReferenceServer]]:
-    """Start a fresh reference server (``start_server(**ServerConfig fields)``); stopped after the test."""
-    started: list[ReferenceServer] = []
-
-    def start(**fields: Any) -> ReferenceServer:
-        server = ReferenceServer(ServerConfig(**fields)).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from outcome_helpers import (  # noqa: F401  (the fixtures among them are used b
     assert_valid_receipts,
     live_env,
     scenario,
-    start_server,
     steps,
 )
 

@@ -26,7 +26,6 @@ from outcome_helpers import (  # noqa: F401  (the fixtures among them are used b
     no_network,
     run_live,
     scenario,
-    start_server,
 )
 
 from runner.inputs import INPUTS

@@ -8,12 +8,11 @@ ledger start their own with ``start_server`` (stopped after the test).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from velikey import RetryPolicy
-from velikey.testing import ReferenceServer, ServerConfig
+from velikey.testing import ReferenceServer
 
 
 @pytest.fixture(scope="session")
@@ -21,21 +20,6 @@ def live_server() -> Iterator[ReferenceServer]:
     """One default reference server (seed 0) shared by tests that do not need a fresh state."""
     with ReferenceServer() as server:
         yield server
-
-
-@pytest.fixture
-def start_server() -> Iterator[Callable[..., ReferenceServer]]:
-    """Start a fresh server (``start_server(**ServerConfig fields)``); every one is stopped after the test."""
-    started: list[ReferenceServer] = []
-
-    def start(**fields: Any) -> ReferenceServer:
-        server = ReferenceServer(ServerConfig(**fields)).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture

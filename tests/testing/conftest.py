@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from ref_helpers import BEARER, client_for
 
-from velikey.testing import ReferenceServer, ServerConfig
+from velikey.testing import ReferenceServer
 
 
 @pytest.fixture(scope="session")
@@ -23,18 +22,3 @@ def shared_server() -> Iterator[ReferenceServer]:
 def client(shared_server: ReferenceServer) -> Iterator[httpx.Client]:
     with client_for(shared_server, headers=BEARER) as http:
         yield http
-
-
-@pytest.fixture
-def start_server() -> Iterator[Callable[..., ReferenceServer]]:
-    """Start a fresh server (``start_server(**ServerConfig fields)``); stopped after the test."""
-    started: list[ReferenceServer] = []
-
-    def start(**fields: Any) -> ReferenceServer:
-        server = ReferenceServer(ServerConfig(**fields)).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
