@@ -49,12 +49,7 @@ HTTP_DATE_AHEAD = "http-date+2s"
 
 def live_env(server: ReferenceServer) -> dict[str, str]:
     """Every live input of ``server`` as a user would export them."""
-    return {
-        "AXIS_BASE_URL": server.base_url,
-        "AXIS_SESSION_COOKIE": server.session_cookie,
-        "AEGIS_POLICY_ID": server.first_active_policy_id,
-        "SDK_E2E_PAYLOAD_URL": server.payload_url,
-    }
+    return server.live_env()
 
 
 def http_date(ahead_s: float) -> str:

@@ -92,6 +92,15 @@ class ReferenceServer:
         """The seeded tenant's first active policy, the one an embedded run plans rollouts for."""
         return next(p.id for p in seeded_policies(self._config.seed) if p.isActive)
 
+    def live_env(self) -> dict[str, str]:
+        """Every live input a run needs against this server, as the environment variables a user exports."""
+        return {
+            "AXIS_BASE_URL": self.base_url,
+            "AXIS_SESSION_COOKIE": self.session_cookie,
+            "AEGIS_POLICY_ID": self.first_active_policy_id,
+            "SDK_E2E_PAYLOAD_URL": self.payload_url,
+        }
+
     def state(self) -> dict[str, Any]:
         """What the server has seen so far (``GET /__ref/state``)."""
         # http.client rather than httpx: no proxy settings from the environment, no TLS context
