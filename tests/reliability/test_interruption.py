@@ -9,9 +9,10 @@ step's request, a metering lag, a slow cookie command. Exactly three outcomes ar
 * stopped before the run started: exit 130, no run directory, nothing beside it;
 * stopped mid-steps: exit 130 and a complete set that validates, reason ``interrupted``;
 * signalled after the receipts were written: a complete, uninterrupted set and the normal
-  exit code. One caveat that no Python program can avoid: during interpreter teardown
-  Python restores the default signal dispositions, so a signal that lands there ends the
-  process *by that signal* (the shell sees 130 or 143) after the verdict was printed.
+  exit code. One caveat: once the run's handlers are gone, SIGTERM has its default
+  disposition again (asyncio restores SIG_DFL), and during interpreter teardown so does
+  SIGINT, so a signal that lands there ends the process *by that signal* (the shell sees
+  143 or 130) with the complete set already on disk.
 
 Never a traceback, a truncated receipt, or a temp or staging file in or beside the run directory.
 """
@@ -44,9 +45,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/maps").e
 INTERRUPTED = 130
 TRIALS = 30
 # A delayed 503 with ``Retry-After: 0`` holds a step for ``delay`` and then lets its retry through.
-STRETCH_S = 0.7
-METERING_LAG_S = 1.2
-COMMAND_SLEEP_S = 0.8
+# Stretches are generous (the signal ends the run, so they cost nothing) and every window ends
+# well before its stretch does: a busy CI machine may be late to notice a progress line.
+STRETCH_S = 2.0
+METERING_LAG_S = 3.0
+COMMAND_SLEEP_S = 1.5
 # The runner's first import of a C extension: the interpreter has started loading the runner
 # (``runner/cli.py`` imports json first). Before that, Python itself is still starting up.
 LOADING_RUNNER = "_json."
@@ -72,12 +75,12 @@ PHASES = (
     # Interpreter loading the runner, scenario loading, preflight and (if loading is quick) the first steps.
     Phase("startup", "spawn", (0.0, 1.0), faults=_stretch("GET /api/healthz")),
     # The cookie command of preflight: before any request, before the runner's handlers.
-    Phase("preflight", "command", (0.0, COMMAND_SLEEP_S - 0.2)),
-    Phase("mid-steps", "release-gate/score:", (0.0, STRETCH_S - 0.15), faults=_stretch("POST /api/rollouts/plan"),
+    Phase("preflight", "command", (0.0, COMMAND_SLEEP_S - 0.6)),
+    Phase("mid-steps", "release-gate/score:", (0.0, STRETCH_S - 1.0), faults=_stretch("POST /api/rollouts/plan"),
           interrupted_step="plan"),
-    Phase("probe", "release-gate/rollback:", (0.0, STRETCH_S - 0.15), faults=_stretch("POST /ingest"),
+    Phase("probe", "release-gate/rollback:", (0.0, STRETCH_S - 1.0), faults=_stretch("POST /ingest"),
           interrupted_step="probe"),
-    Phase("metering", "release-gate/probe:", (0.0, METERING_LAG_S - 0.3), metering_lag_s=METERING_LAG_S,
+    Phase("metering", "release-gate/probe:", (0.0, METERING_LAG_S - 1.5), metering_lag_s=METERING_LAG_S,
           interrupted_step="telemetry-delta"),
     # From the last step's progress line through receipt writing, the verdict and interpreter exit.
     Phase("receipts", "release-gate/telemetry-delta:", (0.0, 0.3)),
@@ -156,8 +159,10 @@ def test_a_signal_leaves_no_receipts_or_a_complete_valid_set(trial: Trial, tmp_p
     assert sorted(p.name for p in workdir.iterdir()) in ([], ["run"]), shown
 
     if not out.exists():
-        # Stopped before the run started: nothing written, exit 130, and it says so.
-        assert returncode == INTERRUPTED, shown
+        # Stopped before the run started: nothing written, exit 130, and it says so. A process that
+        # ends by SIGINT is status 130 to a shell too: CPython exits that way, whatever sys.exit asked
+        # for, when the KeyboardInterrupt passed through code run by eval/exec (string annotations).
+        assert returncode in (INTERRUPTED, -signal.SIGINT), shown
         assert "interrupted before the run started" in stderr, shown
         assert phase.interrupted_step is None and phase.name != "receipts", shown
         return
