@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 
 from runner import __version__
+from runner._entry import exit_interrupted
 from runner.engine.results import StepResult
 from runner.pipeline import InputError, RunConfig, RunReport, run
 from velikey.testing import serve_command
@@ -97,8 +97,7 @@ def _execute(config: RunConfig) -> None:
             click.echo(f"error: {problem}", err=True)
         sys.exit(EXIT_INVALID)
     except KeyboardInterrupt:
-        click.echo("interrupted before the run started: no receipts written", err=True)
-        sys.exit(130)
+        exit_interrupted()
     click.echo(_verdict(report))
     sys.exit(report.exit_code)
 
@@ -220,6 +219,13 @@ def reasons_command(as_json: bool) -> None:
 cli.add_command(serve_command, "serve")
 
 
-def main(argv: Sequence[str] | None = None) -> Any:
-    """Console entry point; click turns usage errors into exit 2 with a message."""
-    return cli.main(args=list(argv) if argv is not None else None, prog_name="velikey-e2e")
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI: usage errors exit 2 with a message; Ctrl-C before a run starts exits 130, not click's 1."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="velikey-e2e", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        exit_interrupted()
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -11,6 +11,7 @@ import asyncio
 import os
 import platform
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -184,8 +185,24 @@ def _manifest(config: RunConfig, ids: RunIds, scenarios: list[dict[str, str]], s
 def run(config: RunConfig) -> RunReport:
     """Run the pipeline once; see the module docstring."""
     planned, scenario_files = _load(config)
-    with _embedded_server(config.embedded) as embedded:
-        return asyncio.run(_run(config, planned, scenario_files, embedded))
+    previous = _stop_handlers()
+    try:
+        with _embedded_server(config.embedded) as embedded:
+            return asyncio.run(_run(config, planned, scenario_files, embedded))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_handlers() -> dict[signal.Signals, Any]:
+    """The process's SIGINT/SIGTERM handlers, to restore after the run (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _too_late(signum: int, frame: object) -> None:
+    """A stop after the steps ended changes nothing: the receipts are (being) written and stand."""
 
 
 async def _run(config: RunConfig, planned: list[Planned], scenario_files: list[dict[str, str]],
@@ -340,3 +357,5 @@ def _orderly_stops(engine: Engine, deadline: float | None) -> Iterator[None]:
             timer.cancel()
         for sig in installed:
             loop.remove_signal_handler(sig)
+            # Until run() returns (loop teardown, the embedded server's stop), a stop is too late to matter.
+            signal.signal(sig, _too_late)
