@@ -40,14 +40,7 @@ def live_env(server: ReferenceServer, **extra: str) -> dict[str, str]:
     ``VELIKEY_*`` variable of the developer's shell must not change which auth source is used.
     """
     keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT") if name in os.environ}
-    env = {
-        **keep,
-        "PYTHONUNBUFFERED": "1",
-        "AXIS_BASE_URL": server.base_url,
-        "AEGIS_POLICY_ID": server.first_active_policy_id,
-        "SDK_E2E_PAYLOAD_URL": server.payload_url,
-        "AXIS_SESSION_COOKIE": server.session_cookie,
-    }
+    env = {**keep, "PYTHONUNBUFFERED": "1", **server.live_env()}
     env.update(extra)
     return env
 
