@@ -18,8 +18,14 @@ python_bin="${SDK_E2E_PYTHON_BIN:-python3}"
 unsupported_runtime() {
   # No usable Python: write a schema-valid manual-required receipt set with bash alone.
   local found="$1" label="${mode#--}"
+  shift
   local run_id="run-$(printf 'python_runtime_unsupported %s %s' "$label" "$found" | sha256sum | cut -c1-16)"
-  local out="${SDK_E2E_OUT:-$root/receipts/$label-$run_id}"
+  local out="$root/receipts/$label-$run_id" previous=""
+  for arg in "$@"; do  # honour --out DIR / --out=DIR like the runner would
+    case "$previous" in --out) out="$arg" ;; esac
+    case "$arg" in --out=*) out="${arg#--out=}" ;; esac
+    previous="$arg"
+  done
   local tmp; tmp="$(mktemp -d "$(dirname "$out")/.$(basename "$out").tmp-XXXXXX" 2>/dev/null || true)"
   if [ -z "$tmp" ]; then mkdir -p "$(dirname "$out")"; tmp="$(mktemp -d "$(dirname "$out")/.$(basename "$out").tmp-XXXXXX")"; fi
   local counts='{
@@ -143,11 +149,11 @@ JSON
 }
 
 if ! command -v "$python_bin" >/dev/null 2>&1; then
-  unsupported_runtime "not found"
+  unsupported_runtime "not found" "$@"
 fi
 version="$("$python_bin" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo unknown)"
 if ! "$python_bin" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-  unsupported_runtime "$version"
+  unsupported_runtime "$version" "$@"
 fi
 
 cd "$root"
