@@ -242,9 +242,9 @@ async def _run(config: RunConfig, planned: list[Planned], scenario_files: list[d
         if not embedded:
             auth_source = client.auth_source or auth_source
     redactor = Redactor(secrets, urls)
-    auth_header = "Authorization" if client and client.uses_api_key else "Cookie"
-    if not live and config.env.get("VELIKEY_API_KEY") and auth_kind(config.env) == "VELIKEY_API_KEY":
-        auth_header = "Authorization"
+    # The header the requests carry (dry-run: the one the environment's auth source would give).
+    uses_api_key = client.uses_api_key if client else auth_kind(config.env) == "VELIKEY_API_KEY"
+    auth_header = "Authorization" if uses_api_key else "Cookie"
     blocked = live and bool(missing or blocker_codes)
     if blocked:
         # Every missing input's code reaches the result receipt, not only the one the steps carry.
