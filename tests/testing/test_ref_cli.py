@@ -89,6 +89,11 @@ def test_module_serves_until_interrupted(tmp_path: Path) -> None:
             assert http.get("/api/policies").json()["policies"][0]["id"] == printed["policy_id"]
     finally:
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=10)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave the process (and its pipes) behind for the next test
+            process.communicate()
+            raise
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
