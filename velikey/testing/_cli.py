@@ -7,6 +7,8 @@ are usage errors (exit 2) with one message naming the problem, never a traceback
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import cast
 
@@ -156,8 +158,22 @@ def serve_command(
         ):
             click.echo(f"{name}: {value}")
         click.echo("serving; press Ctrl-C to stop", err=True)
+        _ctrl_c_stops()
         server.serve_until_stopped()
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
     finally:
         server.stop()
+
+
+def _ctrl_c_stops() -> None:
+    """Make sure Ctrl-C reaches the serve loop, whatever the parent process left ignored or blocked.
+
+    A child inherits ignored signals and the signal mask across exec; a test server that cannot
+    be stopped with SIGINT/SIGTERM would outlive its test.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -141,9 +141,13 @@ class ReferenceServer:
             run.stop()
 
     def serve_until_stopped(self) -> None:
-        """Block until the server stops (KeyboardInterrupt still reaches the caller)."""
+        """Block until the server stops (KeyboardInterrupt still reaches the caller).
+
+        Sleeps rather than ``Thread.join``: a KeyboardInterrupt that lands inside ``join`` can
+        leave the thread's state lock inconsistent on CPython 3.11, and the process then hangs.
+        """
         while self._run is not None and self._run.is_alive():
-            self._run.join(0.5)
+            time.sleep(0.2)
 
     def __enter__(self) -> ReferenceServer:
         return self.start()
@@ -219,6 +223,3 @@ class _Run:
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
