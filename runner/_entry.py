@@ -4,7 +4,7 @@ While Python loads the runner (about a second: FastAPI, pydantic), SIGINT and SI
 a KeyboardInterrupt raised inside an import can surface as another library's error (pydantic-core
 wraps it in a SchemaError). One that arrived meanwhile is delivered as the mask lifts, and ends
 the process with exit 130 and no receipts; SIGTERM behaves as Ctrl-C until the run's own handlers
-take over.
+take over, and an inherited "ignore SIGINT" is undone.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ def exit_interrupted() -> None:
 
 
 def main() -> None:
+    # Both stops raise KeyboardInterrupt, even when the parent left SIGINT ignored (a background job
+    # of a non-interactive shell, as CI runners start them): a release gate must always be stoppable.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     maskable = hasattr(signal, "pthread_sigmask")
     if maskable:
