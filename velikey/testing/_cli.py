@@ -137,6 +137,7 @@ def serve_command(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    _ctrl_c_stops()  # before anything is printed: whoever reads the URL may stop us at once
     server = ReferenceServer(config, host=host, port=port)
     try:
         server.start()
@@ -158,7 +159,6 @@ def serve_command(
         ):
             click.echo(f"{name}: {value}")
         click.echo("serving; press Ctrl-C to stop", err=True)
-        _ctrl_c_stops()
         server.serve_until_stopped()
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
