@@ -44,13 +44,14 @@ from runner.receipts.canonical import decimal_str
 from runner.receipts.write import write_receipt_set
 from runner.scenario.load import load_scenarios
 from velikey import AegisClient, RetryPolicy
+from velikey._client import SECRET_ENV as SDK_SECRET_ENV
 from velikey.exceptions import VeliKeyError
 
 __all__ = ["InputError", "RunConfig", "RunReport", "run"]
 
 INTERRUPTED_EXIT = 130
-SECRET_ENV = ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_AUTH_PASSWORD", "VELIKEY_API_KEY",
-              "AEGIS_ROLLBACK_TOKEN")
+# The SDK's secret env values, plus the rollback token, which only the runner reads.
+SECRET_ENV = (*SDK_SECRET_ENV, "AEGIS_ROLLBACK_TOKEN")
 
 
 class InputError(Exception):

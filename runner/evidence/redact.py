@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from runner.receipts.canonical import decimal_str
+from velikey._requests import SECRET_HEADERS as SDK_SECRET_HEADERS
 
 __all__ = ["REDACTED", "Redactor"]
 
 REDACTED = "[REDACTED]"
-SECRET_HEADERS = frozenset(
-    {"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key", "x-csrf-token"}
-)
+# The SDK's own secret headers, plus ones a tenant or proxy may add to answers.
+SECRET_HEADERS = SDK_SECRET_HEADERS | {"x-api-key", "x-csrf-token"}
 SECRET_KEY = re.compile(r"token|secret|password|passwd|cookie|authorization|api[_-]?key|csrf", re.IGNORECASE)
 MIN_SECRET_LENGTH = 4
 MAX_DEPTH = 64
