@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from velikey._auth import AUTH_SOURCES
+from velikey.operations import AUTH_SOURCES
 
 __all__ = ["INPUTS", "InputSpec", "ResolvedInput", "auth_kind", "resolve_inputs"]
 

@@ -44,8 +44,8 @@ from runner.receipts.canonical import decimal_str
 from runner.receipts.write import write_receipt_set
 from runner.scenario.load import load_scenarios
 from velikey import AegisClient, RetryPolicy
-from velikey._client import SECRET_ENV as SDK_SECRET_ENV
 from velikey.exceptions import VeliKeyError
+from velikey.operations import SECRET_ENV as SDK_SECRET_ENV
 
 __all__ = ["InputError", "RunConfig", "RunReport", "run"]
 

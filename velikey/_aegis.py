@@ -14,11 +14,11 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from ._client import Core, Exchange, IdSource, Sleep
-from ._requests import build, sub_request_id
 from ._results import parse_result
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, RetryPolicy
 from .exceptions import InvalidResponseError
 from .models import HashEcho
+from .operations import build, sub_request_id
 from .resources import Billing, Monitoring, Policies, Rollouts, Telemetry
 
 __all__ = ["AegisClient", "AegisClientSync", "CallResult", "ProbeResult"]

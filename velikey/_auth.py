@@ -29,6 +29,7 @@ from velikey.exceptions import (
     AuthSourceError,
     error_for_status,
 )
+from velikey.operations import AUTH_SOURCES, CREDENTIALS_SOURCE
 
 __all__ = [
     "AUTH_SOURCES",
@@ -50,16 +51,6 @@ SESSION_COOKIE_NAME = "next-auth.session-token"
 # NextAuth prefixes the name with __Secure- when the site is served over HTTPS.
 SESSION_COOKIE_NAMES: tuple[str, ...] = (SESSION_COOKIE_NAME, f"__Secure-{SESSION_COOKIE_NAME}")
 
-CREDENTIALS_SOURCE = "AXIS_AUTH_EMAIL+AXIS_AUTH_PASSWORD"
-# Every source the SDK looks at, in the order it looks; AuthMissingError lists these.
-AUTH_SOURCES: tuple[str, ...] = (
-    "AXIS_SESSION_COOKIE",
-    "AXIS_SESSION_TOKEN",
-    "AXIS_SESSION_COOKIE_FILE",
-    "AXIS_SESSION_COOKIE_COMMAND",
-    "VELIKEY_API_KEY",
-    CREDENTIALS_SOURCE,
-)
 
 # How long a cookie command may run; a client with a shorter request timeout passes that instead.
 COMMAND_TIMEOUT_S = 10.0

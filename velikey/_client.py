@@ -1,7 +1,7 @@
 """The sender: auth, ids, retries and the one boundary where foreign errors become SDK errors.
 
 Every operation reaches the network through ``Core.send`` (or ``Core.send_stream`` for the
-payload probe). Requests are prepared by ``velikey._requests.prepare`` — the same function
+payload probe). Requests are prepared by ``velikey.operations.prepare`` — the same function
 the runner's dry-run uses — so what is rendered is what is sent.
 """
 
@@ -23,7 +23,6 @@ import httpx
 
 from . import _auth
 from ._body import BodyTooLarge, UnsupportedEncoding, read_bounded
-from ._requests import SECRET_HEADERS, PreparedRequest, RequestSpec, prepare, prepare_stream
 from ._retry import DEFAULT_TIMEOUT_S, RetryPolicy
 from .exceptions import (
     AuthMissingError,
@@ -35,6 +34,7 @@ from .exceptions import (
     VeliKeyError,
     error_for_status,
 )
+from .operations import SECRET_ENV, SECRET_HEADERS, PreparedRequest, RequestSpec, prepare, prepare_stream
 
 __all__ = ["Core", "Exchange"]
 
@@ -42,7 +42,6 @@ log = logging.getLogger("velikey")
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # Env values that are secrets in themselves (file and command sources end up in the resolution).
-SECRET_ENV = ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_AUTH_PASSWORD", "VELIKEY_API_KEY")
 REDACTED = "[REDACTED]"
 
 IdSource = Callable[[str], str]

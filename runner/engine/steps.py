@@ -2,7 +2,7 @@
 
 A step never raises for a failure of the system under test: errors become a result with
 one reason code (``runner.reasons.reason_for_error`` is the only error → code mapping).
-Dry-run renders requests with ``velikey._requests.prepare``, the function live sends use.
+Dry-run renders requests with ``velikey.operations.prepare``, the function live sends use.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from runner.receipts.canonical import decimal_str
 from runner.scenario.interpolate import MISSING, lookup, resolve
 from runner.scenario.model import AnyStep, CallStep, MeteringStep, ProbeStep, Scenario
 from velikey import AegisClient, Exchange
-from velikey._requests import EFFECTFUL, RequestSpec, build, prepare, prepare_stream, sub_request_id
 from velikey.exceptions import VeliKeyError
+from velikey.operations import EFFECTFUL, RequestSpec, build, prepare, prepare_stream, sub_request_id
 
 __all__ = ["Context", "ScenarioState", "run_step"]
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from runner.receipts.canonical import decimal_str
-from velikey._requests import SECRET_HEADERS as SDK_SECRET_HEADERS
+from velikey.operations import SECRET_HEADERS as SDK_SECRET_HEADERS
 
 __all__ = ["REDACTED", "Redactor"]
 

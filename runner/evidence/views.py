@@ -12,7 +12,7 @@ from typing import Any
 
 from runner.receipts.canonical import sha256_tag
 from velikey import Exchange
-from velikey._requests import PreparedRequest
+from velikey.operations import PreparedRequest
 
 from .redact import REDACTED, SECRET_HEADERS, Redactor
 

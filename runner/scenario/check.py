@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from runner.reasons import CATALOG
-from velikey._requests import operation_names, operation_parameters
+from velikey.operations import operation_names, operation_parameters
 
 from .errors import ScenarioError, format_field
 from .interpolate import InterpolationError, Reference, parse_template

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from runner.scenario.load import load_source
 from runner.scenario.model import INPUT_NAMES
 from runner.scenario.strict_yaml import compose_lines
-from velikey._requests import operation_names
+from velikey.operations import operation_names
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "schemas" / "scenario.schema.json").read_text(encoding="utf-8"))

@@ -1,8 +1,9 @@
-"""One request builder per SDK operation.
+"""The Axis contract as data: one request builder per SDK operation, and the names of secrets.
 
-Each operation is described as data (``RequestSpec``) before anything is sent, so the
-runner's dry-run renders exactly the request that live mode sends: the same method, path,
-query, headers and body bytes.
+Public so that tools built on the SDK (the runner's dry-run, its scenario checker, its
+redactor) use the very descriptions live sends use: each operation is described as data
+(``RequestSpec``) before anything is sent, so a dry-run renders exactly the request that live
+mode sends: the same method, path, query, headers and body bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ __all__ = [
     "OPERATIONS",
     "PreparedRequest",
     "RequestSpec",
+    "AUTH_SOURCES",
+    "SECRET_ENV",
     "SECRET_HEADERS",
     "build",
     "prepare",
@@ -95,6 +98,18 @@ class RequestSpec:
 
 # Headers whose values are credentials; their values never appear in a repr.
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "set-cookie"})
+# Environment variables whose values are credentials: redacted wherever they could surface.
+SECRET_ENV = ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_AUTH_PASSWORD", "VELIKEY_API_KEY")
+CREDENTIALS_SOURCE = "AXIS_AUTH_EMAIL+AXIS_AUTH_PASSWORD"
+# Every auth source the SDK looks at, in the order it looks; AuthMissingError lists these.
+AUTH_SOURCES: tuple[str, ...] = (
+    "AXIS_SESSION_COOKIE",
+    "AXIS_SESSION_TOKEN",
+    "AXIS_SESSION_COOKIE_FILE",
+    "AXIS_SESSION_COOKIE_COMMAND",
+    "VELIKEY_API_KEY",
+    CREDENTIALS_SOURCE,
+)
 
 
 @dataclass(frozen=True)
