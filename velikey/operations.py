@@ -1,37 +1,55 @@
-"""The Axis contract as data: one request builder per SDK operation, and the names of secrets.
+"""The Axis contract as data: the SDK's public surface for tools built on it, such as the runner.
 
-Public so that tools built on the SDK (the runner's dry-run, its scenario checker, its
-redactor) use the very descriptions live sends use: each operation is described as data
-(``RequestSpec``) before anything is sent, so a dry-run renders exactly the request that live
-mode sends: the same method, path, query, headers and body bytes.
+Every operation a client can ``call`` is described here before anything is sent, so a
+dry-run, a scenario checker and a redactor read the very descriptions live sends use:
+
+- ``Operation`` / ``Param`` / ``REQUIRED`` / ``OPERATIONS`` / ``operation(name)`` /
+  ``operation_names()``: each operation's keyword parameters (type, default), its request
+  builder, the routes it can touch and when its effect is real. This is the one definition:
+  the builders apply its defaults, the resource methods are tested against it, and the
+  runner's scenario checker type-checks ``with:`` arguments from it.
+- ``build(name, **kwargs)`` → ``RequestSpec`` tuple: the requests an operation makes, in order.
+- ``prepare`` / ``prepare_stream`` → ``PreparedRequest``: the one place a description becomes
+  wire bytes (method, URL, headers, body), for live sends and dry-run renders alike.
+- ``sub_request_id``: the ``X-Request-Id`` of each request of a multi-request operation.
+- ``EFFECTFUL``: operations whose effect is real unless their arguments say otherwise.
+- ``SECRET_HEADERS``, ``SECRET_ENV``, ``AUTH_SOURCES``, ``CREDENTIALS_SOURCE``: the names of
+  credentials, so a redactor and an error message name the same secrets the client uses.
+
+Nothing here sends, holds credentials or imports an HTTP library: it is pure data and functions.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, get_args
 from urllib.parse import urlencode
 
 __all__ = [
+    "AUTH_SOURCES",
+    "CREDENTIALS_SOURCE",
     "EFFECTFUL",
     "OPERATIONS",
-    "PreparedRequest",
-    "RequestSpec",
-    "AUTH_SOURCES",
+    "REQUIRED",
     "SECRET_ENV",
     "SECRET_HEADERS",
+    "Operation",
+    "Param",
+    "PreparedRequest",
+    "RequestSpec",
+    "Route",
     "build",
+    "encode_json",
+    "operation",
+    "operation_names",
     "prepare",
     "prepare_stream",
     "sub_request_id",
-    "encode_json",
-    "operation_names",
-    "operation_parameters",
 ]
 
 
@@ -116,8 +134,9 @@ AUTH_SOURCES: tuple[str, ...] = (
 class PreparedRequest:
     """Exactly what goes on the wire, secrets included: render it only through a redactor.
 
-    The repr hides credential headers anyway: errors carry their exchange, and tracebacks
-    with locals, test failures or error trackers print reprs without asking.
+    The repr hides credential headers and form bodies anyway (the one form is the credentials
+    sign-in, with the password): errors carry their exchange, and tracebacks with locals,
+    test failures or error trackers print reprs without asking.
     """
 
     method: str
@@ -127,7 +146,9 @@ class PreparedRequest:
 
     def __repr__(self) -> str:
         headers = tuple((k, "[REDACTED]" if k.lower() in SECRET_HEADERS else v) for k, v in self.headers)
-        return f"PreparedRequest(method={self.method!r}, url={self.url!r}, headers={headers!r}, body={self.body!r})"
+        form = (self.header("Content-Type") or "").startswith("application/x-www-form-urlencoded")
+        body = f"<{len(self.body)} bytes of form, not shown>" if form else repr(self.body)
+        return f"PreparedRequest(method={self.method!r}, url={self.url!r}, headers={headers!r}, body={body})"
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -176,6 +197,94 @@ def prepare_stream(url: str, *, request_id: str, idempotency_key: str, length: i
     return PreparedRequest("POST", url, headers, b"")
 
 
+# -- operations as data ------------------------------------------------------------------------
+
+# A route an operation may send: ("GET", "/api/usage/summary").
+Route = tuple[str, str]
+
+
+class _Required:
+    """The type of ``REQUIRED``: a default distinct from every value, ``None`` included."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Final = _Required()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One keyword argument of an operation: its name, its type, and its default or ``REQUIRED``.
+
+    ``type`` is a type expression (``bool``, ``str | None``, ``Any``), the same one the typed
+    resource method annotates, so tools can check a value without parsing annotation strings.
+    """
+
+    name: str
+    type: Any
+    default: Any = REQUIRED
+
+    def __post_init__(self) -> None:
+        self.classes  # noqa: B018 - an unusable type fails when the table is built, not at first use
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def classes(self) -> tuple[type, ...] | None:
+        """The classes a value may be an instance of; ``None`` when any JSON value goes (``Any``)."""
+        if self.type is Any:
+            return None
+        members = get_args(self.type) if isinstance(self.type, types.UnionType) else (self.type,)
+        if not all(isinstance(member, type) for member in members):
+            raise TypeError(f"parameter {self.name!r}: unsupported type {self.type!r}")
+        return tuple(members)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One SDK operation: its parameters, how its requests are built, what it touches, when it takes effect.
+
+    ``builder`` receives every parameter by keyword with defaults applied (``build`` applies
+    them), so no builder restates a default. ``routes`` is every (method, path) the operation
+    may send, fallbacks included; ``effectful`` says, from the bound arguments, whether a call
+    has a real effect (``None``: never).
+    """
+
+    name: str
+    params: tuple[Param, ...]
+    builder: Callable[..., tuple[RequestSpec, ...]]
+    routes: tuple[Route, ...]
+    effectful: Callable[[Mapping[str, Any]], bool] | None = None
+
+    def param(self, name: str) -> Param | None:
+        return next((param for param in self.params if param.name == name), None)
+
+    def arguments(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """``kwargs`` with the defaults filled in; ``TypeError`` for an unknown or a missing argument."""
+        for key in kwargs:
+            if self.param(key) is None:
+                raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r}")
+        missing = [param.name for param in self.params if param.required and param.name not in kwargs]
+        if missing:
+            raise TypeError(f"{self.name}() missing required argument(s): {', '.join(map(repr, missing))}")
+        return {param.name: kwargs.get(param.name, param.default) for param in self.params}
+
+    def build(self, **kwargs: Any) -> tuple[RequestSpec, ...]:
+        """The requests this operation makes, in order."""
+        return self.builder(**self.arguments(kwargs))
+
+    def is_effectful(self, kwargs: Mapping[str, Any]) -> bool:
+        """Whether a call with ``kwargs`` has a real effect (the runner gates those behind --confirm)."""
+        return self.effectful is not None and self.effectful(self.arguments(kwargs))
+
+    def touches(self, route: Route) -> bool:
+        """Whether this operation may send ``route``, e.g. ``("GET", "/api/usage/summary")``."""
+        return route in self.routes
+
+
 def _bool(value: bool) -> str:
     return "true" if value else "false"
 
@@ -184,30 +293,30 @@ def _get_health() -> tuple[RequestSpec, ...]:
     return (RequestSpec("GET", "/api/healthz", fallback_path="/health", auth_required=False),)
 
 
-def _policies_list(active_only: bool = True) -> tuple[RequestSpec, ...]:
+def _policies_list(active_only: bool) -> tuple[RequestSpec, ...]:
     return (RequestSpec("GET", "/api/policies", params=(("active_only", _bool(active_only)),)),)
 
 
-def _billing_get_usage(period: str = "current") -> tuple[RequestSpec, ...]:
+def _billing_get_usage(period: str) -> tuple[RequestSpec, ...]:
     return (RequestSpec("GET", "/api/usage/summary", params=(("period", str(period)),)),)
 
 
-def _monitoring_get_active_alerts(limit: int = 100) -> tuple[RequestSpec, ...]:
+def _monitoring_get_active_alerts(limit: int) -> tuple[RequestSpec, ...]:
     return (RequestSpec("GET", "/api/alerts", params=(("resolved", "false"), ("limit", str(int(limit))))),)
 
 
 def _monitoring_get_health_score() -> tuple[RequestSpec, ...]:
-    # Derived client-side from usage and open alerts: two reads, one score.
-    return _billing_get_usage("current") + _monitoring_get_active_alerts(100)
+    # Derived client-side from usage and open alerts, each read with its defaults: two reads, one score.
+    return operation("billing.get_usage").build() + operation("monitoring.get_active_alerts").build()
 
 
 def _rollouts_plan(
     policy_id: str,
-    canary_percent: int = 5,
-    stabilization_window_s: int = 300,
-    dry_run: bool = True,
-    explain: bool = False,
-    idempotency_key: str | None = None,
+    canary_percent: int,
+    stabilization_window_s: int,
+    dry_run: bool,
+    explain: bool,
+    idempotency_key: str | None,
 ) -> tuple[RequestSpec, ...]:
     body = {
         "policyId": policy_id,
@@ -219,12 +328,7 @@ def _rollouts_plan(
     return (RequestSpec("POST", "/api/rollouts/plan", json=body, mutating=True, idempotency_key=idempotency_key),)
 
 
-def _rollouts_apply(
-    plan_id: str,
-    idempotency_key: str | None = None,
-    dry_run: bool = True,
-    explain: bool = False,
-) -> tuple[RequestSpec, ...]:
+def _rollouts_apply(plan_id: str, idempotency_key: str | None, dry_run: bool, explain: bool) -> tuple[RequestSpec, ...]:
     # The body repeats the key so servers that read either place see the same one; the
     # placeholder is filled by the client when the caller gives none.
     body = {"planId": plan_id, "idempotencyKey": idempotency_key, "dryRun": dry_run, "explain": explain}
@@ -232,10 +336,7 @@ def _rollouts_apply(
 
 
 def _rollouts_rollback(
-    rollback_token: str,
-    confirm: bool = True,
-    explain: bool = False,
-    idempotency_key: str | None = None,
+    rollback_token: str, confirm: bool, explain: bool, idempotency_key: str | None
 ) -> tuple[RequestSpec, ...]:
     body = {"rollbackToken": rollback_token, "confirm": confirm, "confirmation": "ROLLBACK", "explain": explain}
     return (
@@ -243,29 +344,79 @@ def _rollouts_rollback(
     )
 
 
-def _telemetry_ingest(data: Any, idempotency_key: str | None = None) -> tuple[RequestSpec, ...]:
+def _telemetry_ingest(data: Any, idempotency_key: str | None) -> tuple[RequestSpec, ...]:
     return (
         RequestSpec("POST", "/api/telemetry/ingest", json=data, mutating=True, idempotency_key=idempotency_key),
     )
 
 
-OPERATIONS: Mapping[str, Callable[..., tuple[RequestSpec, ...]]] = {
-    "get_health": _get_health,
-    "policies.list": _policies_list,
-    "billing.get_usage": _billing_get_usage,
-    "monitoring.get_active_alerts": _monitoring_get_active_alerts,
-    "monitoring.get_health_score": _monitoring_get_health_score,
-    "rollouts.plan": _rollouts_plan,
-    "rollouts.apply": _rollouts_apply,
-    "rollouts.rollback": _rollouts_rollback,
-    "telemetry.ingest": _telemetry_ingest,
+_EXPLAIN = Param("explain", bool, False)
+_DRY_RUN = Param("dry_run", bool, True)
+# Callers of the client pass it to ``call``, which sends it as the header; the runner derives it.
+_IDEMPOTENCY_KEY = Param("idempotency_key", str | None, None)
+_USAGE = ("GET", "/api/usage/summary")
+_ALERTS = ("GET", "/api/alerts")
+
+OPERATIONS: Final[Mapping[str, Operation]] = {
+    op.name: op
+    for op in (
+        Operation("get_health", (), _get_health, routes=(("GET", "/api/healthz"), ("GET", "/health"))),
+        Operation(
+            "policies.list", (Param("active_only", bool, True),), _policies_list, routes=(("GET", "/api/policies"),)
+        ),
+        Operation("billing.get_usage", (Param("period", str, "current"),), _billing_get_usage, routes=(_USAGE,)),
+        Operation(
+            "monitoring.get_active_alerts",
+            (Param("limit", int, 100),),
+            _monitoring_get_active_alerts,
+            routes=(_ALERTS,),
+        ),
+        Operation("monitoring.get_health_score", (), _monitoring_get_health_score, routes=(_USAGE, _ALERTS)),
+        Operation(
+            "rollouts.plan",
+            (
+                Param("policy_id", str),
+                Param("canary_percent", int, 5),
+                Param("stabilization_window_s", int, 300),
+                _DRY_RUN,
+                _EXPLAIN,
+                _IDEMPOTENCY_KEY,
+            ),
+            _rollouts_plan,
+            routes=(("POST", "/api/rollouts/plan"),),
+        ),
+        Operation(
+            "rollouts.apply",
+            (Param("plan_id", str), _IDEMPOTENCY_KEY, _DRY_RUN, _EXPLAIN),
+            _rollouts_apply,
+            routes=(("POST", "/api/rollouts/apply"),),
+            effectful=lambda args: not args["dry_run"],
+        ),
+        Operation(
+            "rollouts.rollback",
+            (Param("rollback_token", str), Param("confirm", bool, True), _EXPLAIN, _IDEMPOTENCY_KEY),
+            _rollouts_rollback,
+            routes=(("POST", "/api/rollouts/rollback"),),
+            effectful=lambda args: bool(args["confirm"]),
+        ),
+        Operation(
+            "telemetry.ingest",
+            (Param("data", Any), _IDEMPOTENCY_KEY),
+            _telemetry_ingest,
+            routes=(("POST", "/api/telemetry/ingest"),),
+        ),
+    )
 }
 
-# Operations whose effect is real unless they say otherwise: the runner gates them behind --confirm.
-EFFECTFUL: Mapping[str, Callable[[Mapping[str, Any]], bool]] = {
-    "rollouts.apply": lambda kw: not kw.get("dry_run", True),
-    "rollouts.rollback": lambda kw: bool(kw.get("confirm", True)),
+# Operations whose effect is real unless their arguments say otherwise (``dry_run``, ``confirm``).
+EFFECTFUL: Final[Mapping[str, Callable[[Mapping[str, Any]], bool]]] = {
+    op.name: op.is_effectful for op in OPERATIONS.values() if op.effectful is not None
 }
+
+
+def operation(name: str) -> Operation:
+    """The operation called ``name`` (a dotted name such as ``rollouts.plan``); ``KeyError`` if none."""
+    return OPERATIONS[name]
 
 
 def operation_names() -> frozenset[str]:
@@ -273,11 +424,6 @@ def operation_names() -> frozenset[str]:
     return frozenset(OPERATIONS)
 
 
-def operation_parameters(name: str) -> Mapping[str, inspect.Parameter]:
-    """The keyword arguments an operation accepts, for validating scenarios before a run."""
-    return inspect.signature(OPERATIONS[name]).parameters
-
-
 def build(name: str, /, **kwargs: Any) -> tuple[RequestSpec, ...]:
-    """The requests an operation makes, in order; raises ``KeyError``/``TypeError`` on misuse."""
-    return OPERATIONS[name](**kwargs)
+    """The requests an operation makes, in order; ``KeyError`` for an unknown name, ``TypeError`` on misuse."""
+    return OPERATIONS[name].build(**kwargs)

@@ -8,13 +8,11 @@ they compare with. Errors carry ``file:line`` from the scenario's own location t
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any, Final
 
 from runner.reasons import CATALOG
-from velikey.operations import operation_names, operation_parameters
+from velikey.operations import Param, operation, operation_names
 
 from .errors import ScenarioError, format_field
 from .interpolate import InterpolationError, Reference, parse_template
@@ -32,15 +30,7 @@ NOT_INTERPOLATABLE: Final = {"session": "it is a credential, used only by the cl
 SCENARIO_FORBIDDEN_ARGUMENTS: Final = {"idempotency_key": "it is derived from the run id by the runner"}
 USAGE_OPERATION: Final = "billing.get_usage"
 
-_KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-_SIMPLE_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
-    "bool": (bool,),
-    "int": (int,),
-    "float": (int, Decimal),
-    "str": (str,),
-    "None": (type(None),),
-}
-_TYPE_WORDS: Final = {bool: "true/false", int: "an integer", Decimal: "a number", str: "a string"}
+_TYPE_WORDS: Final = {bool: "true/false", int: "an integer", str: "a string", type(None): "null"}
 
 
 class _Checker:
@@ -95,33 +85,23 @@ class _Checker:
                         )
 
     def arguments(self, step: CallStep, base: Path) -> None:
-        parameters = operation_parameters(step.call)
-        open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        params = operation(step.call).params
         for key, value in step.with_.items():
-            parameter = parameters.get(key)
+            param = next((p for p in params if p.name == key), None)
             if key in SCENARIO_FORBIDDEN_ARGUMENTS:
                 self.error(
                     (*base, "with", key), f"{key} cannot be set in a scenario: {SCENARIO_FORBIDDEN_ARGUMENTS[key]}"
                 )
-            elif parameter is None or parameter.kind not in _KEYWORD_KINDS:
-                if not open_ended:
-                    accepted = (
-                        ", ".join(
-                            n
-                            for n, p in parameters.items()
-                            if p.kind in _KEYWORD_KINDS and n not in SCENARIO_FORBIDDEN_ARGUMENTS
-                        )
-                        or "none"
-                    )
-                    self.error((*base, "with", key), f"{step.call} has no argument {key!r} (accepted: {accepted})")
+            elif param is None:
+                accepted = ", ".join(p.name for p in params if p.name not in SCENARIO_FORBIDDEN_ARGUMENTS) or "none"
+                self.error((*base, "with", key), f"{step.call} has no argument {key!r} (accepted: {accepted})")
             else:
-                problem = _type_problem(parameter, value)
+                problem = _type_problem(param, value)
                 if problem:
                     self.error((*base, "with", key), problem)
-        for name, parameter in parameters.items():
-            required = parameter.kind in _KEYWORD_KINDS and parameter.default is inspect.Parameter.empty
-            if required and name not in step.with_:
-                self.error((*base, "with"), f"{step.call} needs argument {name!r}")
+        for param in params:
+            if param.required and param.name not in step.with_:
+                self.error((*base, "with"), f"{step.call} needs argument {param.name!r}")
 
     def template(self, index: int, step: CallStep, path: Path, text: str) -> None:
         try:
@@ -230,35 +210,17 @@ def _whole_reference(value: Any) -> bool:
     return len(parts) == 1 and isinstance(parts[0], Reference)
 
 
-def _accepted_types(annotation: Any) -> tuple[type, ...] | None:
-    """Python types an annotation admits, or ``None`` when we cannot tell (then no check)."""
-    if annotation is inspect.Parameter.empty:
-        return None
-    words = annotation.split("|") if isinstance(annotation, str) else None
-    if words is None:
-        return (annotation,) if isinstance(annotation, type) else None
-    accepted: tuple[type, ...] = ()
-    for word in (w.strip() for w in words):
-        if word not in _SIMPLE_TYPES:
-            return None
-        accepted += _SIMPLE_TYPES[word]
-    return accepted
-
-
-def _type_problem(parameter: inspect.Parameter, value: Any) -> str | None:
+def _type_problem(param: Param, value: Any) -> str | None:
     # A whole-string reference gets its type at run time; anything else must fit now, so
     # that `dry_run: yes` (a string here, not YAML 1.1's true) is caught before a run.
-    accepted = _accepted_types(parameter.annotation)
+    accepted = param.classes
     if accepted is None or _whole_reference(value):
         return None
-    if isinstance(value, bool) and bool not in accepted:
-        ok = False
-    else:
-        ok = isinstance(value, accepted)
-    if ok:
+    # bool is an int in Python, but `canary_percent: true` is a mistake, not 1.
+    if isinstance(value, accepted) and (bool in accepted or not isinstance(value, bool)):
         return None
-    wanted = " or ".join(_TYPE_WORDS.get(t, "null" if t is type(None) else t.__name__) for t in dict.fromkeys(accepted))
-    return f"argument {parameter.name!r} must be {wanted}, got {value!r}"
+    wanted = " or ".join(_TYPE_WORDS.get(t, t.__name__) for t in accepted)
+    return f"argument {param.name!r} must be {wanted}, got {value!r}"
 
 
 def check_scenario(scenario: Scenario) -> list[ScenarioError]:
