@@ -19,7 +19,7 @@ from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, RetryPolicy
 from .exceptions import InvalidResponseError
 from .models import HashEcho
 from .operations import build, sub_request_id
-from .resources import Billing, Monitoring, Policies, Rollouts, Telemetry
+from .resources import Billing, Monitoring, Policies, Resource, Rollouts, Telemetry
 
 __all__ = ["AegisClient", "AegisClientSync", "CallResult", "ProbeResult"]
 
@@ -149,6 +149,7 @@ class AegisClient:
         return CallResult(parse_result(operation, bodies), tuple(exchanges))
 
     async def result(self, operation: str, /, **kwargs: Any) -> Any:
+        """Run ``operation`` and return only its result (what the resource methods return)."""
         return (await self.call(operation, **kwargs)).result
 
     async def probe_payload(
@@ -210,7 +211,7 @@ class _SyncProxy:
         attr = getattr(self._target, name)
         if asyncio.iscoroutinefunction(attr):
             return lambda *args, **kwargs: self._run(attr(*args, **kwargs))
-        if isinstance(attr, (Policies, Billing, Monitoring, Rollouts, Telemetry)):
+        if isinstance(attr, Resource):
             return _SyncProxy(attr, self._run)
         return attr
 

@@ -1,39 +1,46 @@
-"""Resource namespaces of the client (``client.policies.list()`` …): thin, typed names over ``call``.
+"""Resource namespaces of the client (``client.policies.list()`` …): thin, typed names over ``result``.
 
 Each method is one line: the operation's builder and parser do the work, so the async and
-sync clients, and the runner, share one implementation.
+sync clients, and the runner, share one implementation. The signatures are for users and type
+checkers; their parameters, order and defaults are the ``velikey.operations`` data, which a test
+holds them to. A resource knows its client only as a ``Caller``, so this module imports no client.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from .models import HealthScore
 
-if TYPE_CHECKING:
-    from ._aegis import AegisClient
-
-__all__ = ["Billing", "Monitoring", "Policies", "Rollouts", "Telemetry"]
+__all__ = ["Billing", "Caller", "Monitoring", "Policies", "Resource", "Rollouts", "Telemetry"]
 
 
-class _Resource:
-    def __init__(self, client: AegisClient) -> None:
+class Caller(Protocol):
+    """What a resource needs of its client: run an operation by name and return its result."""
+
+    async def result(self, operation: str, /, **kwargs: Any) -> Any: ...
+
+
+class Resource:
+    """A namespace of operations sharing a dotted prefix (``rollouts.``), bound to one client."""
+
+    def __init__(self, client: Caller) -> None:
         self._client = client
 
 
-class Policies(_Resource):
+class Policies(Resource):
     async def list(self, active_only: bool = True) -> list[dict[str, Any]]:
         """Policies of the tenant (``isActive`` ones only by default)."""
         return cast(list[dict[str, Any]], await self._client.result("policies.list", active_only=active_only))
 
 
-class Billing(_Resource):
+class Billing(Resource):
     async def get_usage(self, period: str = "current") -> dict[str, Any]:
         """Metered usage of the period: ``usage.telemetryDataGB``, ``telemetryDays``, ``agents``…"""
         return cast(dict[str, Any], await self._client.result("billing.get_usage", period=period))
 
 
-class Monitoring(_Resource):
+class Monitoring(Resource):
     async def get_active_alerts(self, limit: int = 100) -> dict[str, Any]:
         """Unresolved alerts, newest first, at most ``limit``."""
         return cast(dict[str, Any], await self._client.result("monitoring.get_active_alerts", limit=limit))
@@ -43,7 +50,7 @@ class Monitoring(_Resource):
         return cast(HealthScore, await self._client.result("monitoring.get_health_score"))
 
 
-class Rollouts(_Resource):
+class Rollouts(Resource):
     async def plan(
         self,
         policy_id: str,
@@ -85,7 +92,7 @@ class Rollouts(_Resource):
         ))
 
 
-class Telemetry(_Resource):
+class Telemetry(Resource):
     async def ingest(self, data: Any, idempotency_key: str | None = None) -> dict[str, Any]:
         """Send telemetry events; retried safely under one idempotency key."""
         return cast(
