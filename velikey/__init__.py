@@ -5,7 +5,7 @@ the seed's entry points; the runner also uses the request builders and ``AegisCl
 """
 
 from ._aegis import AegisClient, AegisClientSync, CallResult, ProbeResult
-from ._client import Exchange
+from ._exchange import Exchange
 from ._retry import RetryPolicy
 from .exceptions import VeliKeyError
 from .models import HashEcho, HealthScore

@@ -13,7 +13,8 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from ._client import Core, Exchange, IdSource, Sleep
+from ._client import Core, IdSource, Sleep
+from ._exchange import Exchange
 from ._results import parse_result
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, RetryPolicy
 from .exceptions import InvalidResponseError

@@ -14,7 +14,7 @@ import re
 import shlex
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from velikey.exceptions import (
-    APIStatusError,
-    AuthenticationError,
-    AuthSchemaMismatchError,
-    AuthSourceError,
-    error_for_status,
-)
-from velikey.operations import AUTH_SOURCES, CREDENTIALS_SOURCE
+from ._exchange import Exchange, status_error
+from .exceptions import APIStatusError, AuthenticationError, AuthSchemaMismatchError, AuthSourceError
+from .operations import AUTH_SOURCES, CREDENTIALS_SOURCE, RequestSpec
 
 __all__ = [
     "AUTH_SOURCES",
@@ -39,6 +34,7 @@ __all__ = [
     "SESSION_COOKIE_NAMES",
     "AuthResolution",
     "Credentials",
+    "Send",
     "bootstrap_session",
     "credentials_from_env",
     "normalize_cookie",
@@ -306,31 +302,39 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials | None:
     return Credentials(email, password)
 
 
-def _request_id(response: httpx.Response) -> str | None:
-    value: str | None = response.headers.get("X-Request-Id") or response.request.headers.get("X-Request-Id")
-    return value
+# How the bootstrap sends: a request and the cookie header to send with it, to the final answer.
+Send = Callable[[RequestSpec, str | None], Awaitable[Exchange]]
+_CSRF = RequestSpec("GET", "/api/auth/csrf", auth_required=False)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-def _status_error(response: httpx.Response, what: str) -> APIStatusError:
-    cls = error_for_status(response.status_code)
-    return cls(
-        f"credentials bootstrap: {what} answered {response.status_code}",
-        status=response.status_code,
-        request_id=_request_id(response),
-    )
+def _status_error(exchange: Exchange, what: str) -> APIStatusError:
+    return status_error(exchange, f"credentials bootstrap: {what} answered {exchange.status}")
 
 
-def _signin_error(response: httpx.Response) -> str | None:
+def _mismatch(exchange: Exchange, message: str) -> AuthSchemaMismatchError:
+    error = AuthSchemaMismatchError(message, status=exchange.status, request_id=exchange.request_id)
+    error.attempts = exchange.attempts
+    return error
+
+
+def _cookies_set(exchange: Exchange) -> httpx.Cookies:
+    """The cookies an answer sets, as a cookie jar accepts them for the request's URL."""
+    request = httpx.Request(exchange.request.method, exchange.request.url)
+    return httpx.Response(exchange.status, headers=exchange.headers, request=request).cookies
+
+
+def _signin_error(exchange: Exchange) -> str | None:
     """NextAuth's ``error`` code when a sign-in was refused: it answers 200/302, not 401.
 
     The code sits in the redirect target (``Location``, or ``url`` in the ``json=true``
     answer); only a plain code such as ``CredentialsSignin`` is returned, nothing else of the URL.
     """
-    target = response.headers.get("Location")
+    target = exchange.headers.get("Location")
     if target is None:
         try:
-            body: Any = response.json()
-        except ValueError:
+            body: Any = json.loads(exchange.body)
+        except (ValueError, RecursionError):
             return None
         target = body.get("url") if isinstance(body, dict) else None
     if not isinstance(target, str):
@@ -341,67 +345,57 @@ def _signin_error(response: httpx.Response) -> str | None:
     return codes[0] if _NEXTAUTH_ERROR.fullmatch(codes[0]) else "unrecognised"
 
 
-async def bootstrap_session(http: httpx.AsyncClient, *, email: str, password: str) -> str:
+async def bootstrap_session(send: Send, *, email: str, password: str) -> str:
     """Mint a session with the credentials flow and return its ``Cookie`` header value.
 
-    ``GET /api/auth/csrf`` then ``POST /api/auth/callback/credentials`` on ``http`` (which
-    has the base URL; its cookie jar carries NextAuth's csrf cookie between the two).
+    ``GET /api/auth/csrf`` then ``POST /api/auth/callback/credentials``, both through ``send``
+    (the client's one sender: byte budget, identity encoding, retries, transport errors
+    mapped), carrying NextAuth's csrf cookie from the first answer to the second request.
     Redirects are not followed: a 200 or a redirect is the success shape, and it must set
     the session cookie. A shape this SDK does not know is ``AuthSchemaMismatchError``
     (``axis_auth_schema_mismatch``); refused credentials are ``AuthenticationError``, 403
     ``ForbiddenError``, and other error statuses their ``error_for_status`` class, so a 503
     is not misreported as a stale deployment. No error quotes a body or the password.
-    httpx transport errors propagate unchanged: the client maps them at its one boundary.
     """
-    csrf = await http.get("/api/auth/csrf", headers={"Accept": "application/json"})
-    if csrf.status_code in (401, 403, 429) or csrf.status_code >= 500:
+    csrf = await send(_CSRF, None)
+    if csrf.status in (401, 403, 429) or csrf.status >= 500:
         raise _status_error(csrf, "GET /api/auth/csrf")
-    if csrf.status_code != 200:
-        raise AuthSchemaMismatchError(
-            f"credentials bootstrap: GET /api/auth/csrf answered {csrf.status_code}, expected 200",
-            status=csrf.status_code,
-            request_id=_request_id(csrf),
-        )
+    if csrf.status != 200:
+        raise _mismatch(csrf, f"credentials bootstrap: GET /api/auth/csrf answered {csrf.status}, expected 200")
     try:
-        body: Any = csrf.json()
-    except ValueError:
+        body: Any = json.loads(csrf.body)
+    except (ValueError, RecursionError):
         body = None
     token = body.get("csrfToken") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
-        raise AuthSchemaMismatchError(
+        raise _mismatch(
+            csrf,
             "credentials bootstrap: GET /api/auth/csrf did not answer a JSON object "
             "with a non-empty string field 'csrfToken'",
-            status=csrf.status_code,
-            request_id=_request_id(csrf),
         )
 
-    callback = await http.post(
-        "/api/auth/callback/credentials",
-        data={"csrfToken": token, "email": email, "password": password, "json": "true"},
-        headers={"Accept": "application/json"},
-        follow_redirects=False,
+    form = (("csrfToken", token), ("email", email), ("password", password), ("json", "true"))
+    sent_back = "; ".join(f"{cookie.name}={cookie.value}" for cookie in _cookies_set(csrf).jar)
+    callback = await send(
+        RequestSpec("POST", "/api/auth/callback/credentials", form=form, auth_required=False), sent_back or None
     )
     what = "POST /api/auth/callback/credentials"
-    if callback.status_code >= 400:
+    if callback.status >= 400:
         raise _status_error(callback, what)
-    if callback.status_code != 200 and not callback.is_redirect:
-        raise AuthSchemaMismatchError(
-            f"credentials bootstrap: {what} answered {callback.status_code}, expected 200 or a redirect",
-            status=callback.status_code,
-            request_id=_request_id(callback),
+    if callback.status != 200 and not (callback.status in _REDIRECTS and "location" in callback.headers):
+        raise _mismatch(
+            callback, f"credentials bootstrap: {what} answered {callback.status}, expected 200 or a redirect"
         )
-    for cookie in callback.cookies.jar:
+    for cookie in _cookies_set(callback).jar:
         if cookie.name in SESSION_COOKIE_NAMES and cookie.value:
             return f"{cookie.name}={cookie.value}"
     if code := _signin_error(callback):
-        raise AuthenticationError(
-            f"credentials bootstrap: sign-in refused ({code})",
-            status=callback.status_code,
-            request_id=_request_id(callback),
+        error = AuthenticationError(
+            f"credentials bootstrap: sign-in refused ({code})", status=callback.status, request_id=callback.request_id
         )
-    raise AuthSchemaMismatchError(
-        f"credentials bootstrap: {what} answered {callback.status_code} without setting "
-        f"the {_looked_for()} cookie",
-        status=callback.status_code,
-        request_id=_request_id(callback),
+        error.attempts = callback.attempts
+        raise error
+    raise _mismatch(
+        callback,
+        f"credentials bootstrap: {what} answered {callback.status} without setting the {_looked_for()} cookie",
     )

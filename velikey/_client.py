@@ -1,48 +1,37 @@
 """The sender: auth, ids, retries and the one boundary where foreign errors become SDK errors.
 
-Every operation reaches the network through ``Core.send`` (or ``Core.send_stream`` for the
-payload probe). Requests are prepared by ``velikey.operations.prepare`` — the same function
-the runner's dry-run uses — so what is rendered is what is sent.
+Every request reaches the network through one loop, ``Core._send_prepared``: operations via
+``Core.send``, the payload probe via ``Core.send_stream``, the credentials bootstrap via
+``Core.send_unauthenticated``; so each gets identity encoding, the byte budget, the retry
+policy and the error boundary. Requests are prepared by ``velikey.operations.prepare`` — the
+same function the runner's dry-run uses — so what is rendered is what is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import os
 import re
 import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from . import _auth
 from ._body import BodyTooLarge, UnsupportedEncoding, read_bounded
+from ._exchange import REDACTED, Exchange, path_of, status_error
 from ._retry import DEFAULT_TIMEOUT_S, RetryPolicy
-from .exceptions import (
-    AuthMissingError,
-    InvalidResponseError,
-    RateLimitError,
-    TimeoutError,
-    TLSError,
-    TransportError,
-    VeliKeyError,
-    error_for_status,
-)
+from .exceptions import AuthMissingError, InvalidResponseError, TimeoutError, TLSError, TransportError
 from .operations import SECRET_ENV, SECRET_HEADERS, PreparedRequest, RequestSpec, prepare, prepare_stream
 
-__all__ = ["Core", "Exchange"]
+__all__ = ["Core"]
 
 log = logging.getLogger("velikey")
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-# Env values that are secrets in themselves (file and command sources end up in the resolution).
-REDACTED = "[REDACTED]"
 
 IdSource = Callable[[str], str]
 Sleep = Callable[[float], Awaitable[None]]
@@ -84,40 +73,6 @@ for _name in _HTTPCORE_LOGGERS:
     logging.getLogger(_name).addFilter(_REDACT_HEADER_TRACE)  # adding the same filter twice is a no-op
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request and the answer it finally got, after ``attempts`` tries."""
-
-    request: PreparedRequest
-    status: int
-    headers: httpx.Headers
-    body: bytes
-    attempts: int
-
-    def __repr__(self) -> str:
-        # Errors carry their exchange; an answer may set a session cookie, which a repr must not show.
-        headers = [(k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.multi_items()]
-        return (
-            f"Exchange(request={self.request!r}, status={self.status}, headers={headers!r}, "
-            f"body={self.body!r}, attempts={self.attempts})"
-        )
-
-    def json(self, *, parse_float: Callable[[str], Any] | None = None) -> Any:
-        """The body as JSON; anything else is ``InvalidResponseError``, never a decoder traceback."""
-        try:
-            return json.loads(self.body.decode("utf-8"), parse_float=parse_float)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise InvalidResponseError(
-                f"expected a JSON body from {self.request.method} {_path_of(self.request.url)}",
-                status=self.status,
-                request_id=self.request.header("X-Request-Id"),
-            ) from exc
-
-
-def _path_of(url: str) -> str:
-    return httpx.URL(url).path
-
-
 class Core:
     """Shared by the async and sync clients: holds the HTTP pool, the auth and the retry policy."""
 
@@ -145,9 +100,8 @@ class Core:
         self._timeout = timeout
         # Concurrent first requests wait for one resolution: one bootstrap, one cookie jar in use.
         self._auth_lock = asyncio.Lock()
-        # base_url serves the bootstrap's relative paths; prepared requests carry absolute URLs.
+        # Prepared requests carry absolute URLs, so the pool needs no base URL.
         self._http = httpx.AsyncClient(
-            base_url=self.base_url,
             timeout=httpx.Timeout(timeout),
             verify=verify_ssl,
             transport=transport,
@@ -189,14 +143,9 @@ class Core:
                     "no Axis auth source is configured; set one of " + ", ".join(_auth.AUTH_SOURCES),
                     tried=_auth.AUTH_SOURCES,
                 )
-            try:
-                cookie = await _auth.bootstrap_session(
-                    self._http, email=credentials.email, password=credentials.password
-                )
-            except httpx.HTTPError as exc:
-                raise self._map_transport_error(exc, None) from exc
-            finally:
-                self._http.cookies.clear()
+            cookie = await _auth.bootstrap_session(
+                self.send_unauthenticated, email=credentials.email, password=credentials.password
+            )
             resolution = _auth.AuthResolution(source=_auth.CREDENTIALS_SOURCE, cookie=cookie)
         return resolution
 
@@ -244,6 +193,16 @@ class Core:
             exchange = await self._send_prepared(fallback, retry_ok=True)
         self.raise_for_status(exchange)
         return exchange
+
+    async def send_unauthenticated(self, spec: RequestSpec, cookie: str | None) -> Exchange:
+        """Send without the client's identity (the bootstrap's requests, ``cookie`` its csrf cookie).
+
+        Same path as every request: identity encoding, the byte budget, the retry policy and the
+        transport error boundary; the answer's status is the caller's to judge.
+        """
+        headers = {"Cookie": cookie} if cookie else None
+        request = prepare(spec, base_url=self.base_url, request_id=self._ids("request-id"), auth_headers=headers)
+        return await self._send_prepared(request, retry_ok=self._may_retry(spec))
 
     async def send_stream(
         self,
@@ -305,12 +264,12 @@ class Core:
             if retry_ok and self.retry.retryable_status(status) and attempt <= self.retry.max_retries:
                 await self._wait(attempt, headers.get("retry-after"), request)
                 continue
-            log.debug("%s %s -> %s after %d attempt(s)", request.method, _path_of(request.url), status, attempt)
+            log.debug("%s %s -> %s after %d attempt(s)", request.method, path_of(request.url), status, attempt)
             return Exchange(request, status, headers, body, attempt)
 
     async def _wait(self, attempt: int, retry_after: str | None, request: PreparedRequest) -> None:
         delay = self.retry.delay(attempt, retry_after)
-        log.info("retrying %s %s in %.2fs (attempt %d)", request.method, _path_of(request.url), delay, attempt + 1)
+        log.info("retrying %s %s in %.2fs (attempt %d)", request.method, path_of(request.url), delay, attempt + 1)
         await self._sleep(delay)
 
     async def _once(
@@ -340,10 +299,10 @@ class Core:
             self._http.cookies.clear()
         return response.status_code, response.headers, received
 
-    def _map_transport_error(self, exc: BaseException, request: PreparedRequest | None) -> TransportError:
+    def _map_transport_error(self, exc: BaseException, request: PreparedRequest) -> TransportError:
         """The one boundary where httpx/ssl errors become SDK errors, most specific class first."""
-        request_id = request.header("X-Request-Id") if request else None
-        where = f" ({request.method} {_path_of(request.url)})" if request else ""
+        request_id = request.header("X-Request-Id")
+        where = f" ({request.method} {path_of(request.url)})"
         if isinstance(exc, httpx.TimeoutException):
             return TimeoutError(f"request timed out{where}", request_id=request_id)
         if isinstance(exc, ssl.SSLError) or isinstance(exc.__context__, ssl.SSLError):
@@ -358,21 +317,13 @@ class Core:
         """Raise the typed error for an error status, with the server's detail scrubbed of secrets."""
         if exchange.status < 400:
             return
-        cls = error_for_status(exchange.status)
         request = exchange.request
-        kwargs: dict[str, Any] = {
-            "status": exchange.status,
-            "request_id": exchange.headers.get("x-request-id") or request.header("X-Request-Id"),
-            "detail": self.scrub(exchange.body[:300].decode("utf-8", "replace")) or None,
-        }
-        message = f"{request.method} {_path_of(request.url)} failed"
-        if cls is RateLimitError:
-            error: VeliKeyError = RateLimitError(
-                message, retry_after=self.retry.delay(1, exchange.headers.get("retry-after")), **kwargs
-            )
-        else:
-            error = cls(message, **kwargs)
-        error.attempts = exchange.attempts
+        error = status_error(
+            exchange,
+            f"{request.method} {path_of(request.url)} failed",
+            detail=self.scrub(exchange.body[:300].decode("utf-8", "replace")) or None,
+            now=self.retry.now,
+        )
         error.exchange = exchange
         raise error
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from velikey import RetryPolicy
 from velikey._auth import (
     AUTH_SOURCES,
     SESSION_COOKIE_NAME,
@@ -28,12 +29,16 @@ from velikey._auth import (
     resolve_static_auth,
     run_cookie_command,
 )
+from velikey._client import Core
 from velikey.exceptions import (
     AuthenticationError,
     AuthSchemaMismatchError,
     AuthSourceError,
     ForbiddenError,
+    InvalidResponseError,
+    RateLimitError,
     ServerError,
+    TransportError,
     ValidationError,
     VeliKeyError,
 )
@@ -354,10 +359,32 @@ class FakeAxis:
         return [f"{r.method} {r.url.path}" for r in self.requests]
 
 
-def bootstrap(axis: FakeAxis, *, email: str = "owner@example.com", password: str = "pw") -> str:
+def bootstrap(
+    axis: FakeAxis,
+    *,
+    email: str = "owner@example.com",
+    password: str = "pw",
+    slept: list[float] | None = None,
+    max_response_bytes: int = 1024 * 1024,
+) -> str:
+    """Bootstrap through a client core's one sender, as ``AegisClient`` does, with waits recorded."""
+
+    async def sleep(seconds: float) -> None:
+        (slept if slept is not None else []).append(seconds)
+
     async def go() -> str:
-        async with httpx.AsyncClient(base_url="https://axis.test", transport=httpx.MockTransport(axis)) as http:
-            return await bootstrap_session(http, email=email, password=password)
+        core = Core(
+            base_url="https://axis.test",
+            retry_policy=RetryPolicy(max_retries=2),
+            transport=httpx.MockTransport(axis),
+            sleep=sleep,
+            env={},
+            max_response_bytes=max_response_bytes,
+        )
+        try:
+            return await bootstrap_session(core.send_unauthenticated, email=email, password=password)
+        finally:
+            await core.aclose()
 
     return asyncio.run(go())
 
@@ -370,6 +397,10 @@ def test_bootstrap_current_shape() -> None:
     form = parse_qs(callback.content.decode())
     assert form == {"csrfToken": ["csrf-1"], "email": ["owner@example.com"], "password": ["p&w=1"], "json": ["true"]}
     assert "next-auth.csrf-token=csrf-1%7Chash" in callback.headers["Cookie"]  # the csrf cookie goes back
+    for sent in axis.requests:  # the headers every request of the client carries
+        assert sent.headers["Accept-Encoding"] == "identity" and sent.headers["Accept"] == "application/json"
+        assert sent.headers["X-Request-Id"]
+    assert "cookie" not in axis.requests[0].headers
 
 
 def test_bootstrap_json_answer_with_secure_cookie() -> None:
@@ -400,9 +431,47 @@ def test_bootstrap_csrf_shape_mismatch(csrf: Handler) -> None:
 
 
 def test_bootstrap_csrf_server_error_is_not_a_schema_mismatch() -> None:
+    axis = FakeAxis(csrf=lambda r: httpx.Response(503))
     with pytest.raises(ServerError) as info:
-        bootstrap(FakeAxis(csrf=lambda r: httpx.Response(503)))
+        bootstrap(axis)
     assert info.value.status == 503
+    assert info.value.attempts == 3 and len(axis.requests) == 3, "retried like any other GET"
+
+
+def test_bootstrap_503_then_200_is_retried_like_any_request() -> None:
+    answers = iter([httpx.Response(503), None])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        return next(answers) or csrf_ok(request)
+
+    axis, slept = FakeAxis(csrf=flaky), []
+    assert bootstrap(axis, slept=slept) == f"{SESSION_COOKIE_NAME}=sess-1"
+    assert axis.paths() == ["GET /api/auth/csrf", "GET /api/auth/csrf", "POST /api/auth/callback/credentials"]
+    assert len(slept) == 1 and 0 <= slept[0] <= 0.5  # the policy's first backoff
+    assert axis.requests[0].headers["X-Request-Id"] == axis.requests[1].headers["X-Request-Id"]
+
+
+def test_bootstrap_429_honours_retry_after_and_reports_it() -> None:
+    axis, slept = FakeAxis(csrf=lambda r: httpx.Response(429, headers={"Retry-After": "4"})), []
+    with pytest.raises(RateLimitError) as info:
+        bootstrap(axis, slept=slept)
+    assert slept == [4.0, 4.0] and info.value.retry_after == 4.0 and info.value.attempts == 3
+
+
+def test_bootstrap_sign_in_post_is_not_replayed() -> None:
+    # It carries no idempotency key, so like every such POST it is sent once.
+    axis = FakeAxis(callback=lambda r: httpx.Response(503))
+    with pytest.raises(ServerError) as info:
+        bootstrap(axis)
+    assert info.value.attempts == 1 and axis.paths().count("POST /api/auth/callback/credentials") == 1
+
+
+@pytest.mark.parametrize("route", ["csrf", "callback"])
+def test_bootstrap_answer_over_the_byte_budget_is_an_invalid_response(route: str) -> None:
+    huge: Handler = lambda r: httpx.Response(200, json={"csrfToken": "c", "pad": "x" * 5000})  # noqa: E731
+    axis = FakeAxis(csrf=huge) if route == "csrf" else FakeAxis(callback=huge)
+    with pytest.raises(InvalidResponseError, match="exceeds 1024 bytes"):
+        bootstrap(axis, max_response_bytes=1024)
 
 
 @pytest.mark.parametrize(
@@ -439,12 +508,15 @@ def test_bootstrap_refused_sign_in_is_an_authentication_error(callback: Handler)
         bootstrap(FakeAxis(callback=callback))
 
 
-def test_bootstrap_transport_errors_propagate_as_httpx() -> None:
+def test_bootstrap_transport_errors_are_retried_then_typed() -> None:
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    with pytest.raises(httpx.ConnectError):
-        bootstrap(FakeAxis(csrf=down))
+    axis = FakeAxis(csrf=down)
+    with pytest.raises(TransportError) as info:
+        bootstrap(axis)
+    assert info.value.attempts == 3 and len(axis.requests) == 3
+    assert "GET /api/auth/csrf" in str(info.value)
 
 
 # --- secrets never leak -----------------------------------------------------------------------

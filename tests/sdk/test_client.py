@@ -113,6 +113,20 @@ def test_retry_after_seconds_and_http_date_are_honoured() -> None:
     assert RetryPolicy(max_retry_after_s=5).delay(1, "3600") == 5
 
 
+def test_rate_limit_error_carries_the_servers_retry_after_or_none() -> None:
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    date = format_datetime(now + timedelta(seconds=9), usegmt=True)
+    for header, expected in [("2", 2.0), ("3600", 3600.0), (date, 9.0), ("soon", None), (None, None)]:
+        policy = RetryPolicy(max_retries=0, now=lambda: now)
+        before = policy.rng.getstate()
+        rec = Recorder(httpx.Response(429, headers={"Retry-After": header} if header else {}))
+        client, _ = make_client(rec, retry_policy=policy)
+        with pytest.raises(exc.RateLimitError) as info:
+            run(client.billing.get_usage())
+        assert info.value.retry_after == expected, header
+        assert policy.rng.getstate() == before, "reporting the wait draws no jitter"
+
+
 def test_permanent_500_raises_server_error_after_max_retries() -> None:
     rec = Recorder(httpx.Response(500, json={"error": "boom"}))
     client, slept = make_client(rec, max_retries=2)
@@ -219,7 +233,8 @@ def test_probe_streams_hashes_and_compares_echo() -> None:
     result = run(client.probe_payload("http://other.test/ingest", chunks, length=4000))
     assert result.matched and result.bytes_sent == 4000
     assert result.sha256 == hashlib.sha256(b"a" * 4000).hexdigest()
-    assert "cookie" not in result.exchange.request.headers
+    sent = {name.lower() for name, _ in result.exchange.request.headers}
+    assert "x-request-id" in sent and not sent & {"cookie", "authorization"}, "no credentials to another host"
 
 
 def test_sync_client_is_the_async_one_behind_a_loop() -> None:

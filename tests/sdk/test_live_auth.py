@@ -20,7 +20,7 @@ import pytest
 
 from velikey import AegisClient
 from velikey import exceptions as exc
-from velikey.testing import ReferenceServer
+from velikey.testing import Fault, ReferenceServer
 
 CREDENTIALS = "AXIS_AUTH_EMAIL+AXIS_AUTH_PASSWORD"
 
@@ -134,6 +134,21 @@ def test_credentials_bootstrap_mints_a_session(start_server: Callable[..., Refer
     requests = server.state()["requests"]
     assert requests["GET /api/auth/csrf"] == 1
     assert requests["POST /api/auth/callback/credentials"] == 1
+
+
+def test_credentials_bootstrap_survives_a_503_like_any_request(start_server: Callable[..., ReferenceServer]) -> None:
+    # The bootstrap sends through the client's one sender, so its GET is retried by the same policy.
+    server = start_server(faults=(Fault("GET /api/auth/csrf", times=1, status=503),))
+    env = {"AXIS_AUTH_EMAIL": server.config.email, "AXIS_AUTH_PASSWORD": server.config.password}
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    assert asyncio.run(list_policies(server, env, sleep=sleep)) == (2, CREDENTIALS)
+    requests = server.state()["requests"]
+    assert (requests["GET /api/auth/csrf"], requests["POST /api/auth/callback/credentials"]) == (2, 1)
+    assert len(slept) == 1
 
 
 def test_concurrent_first_calls_bootstrap_once(start_server: Callable[..., ReferenceServer]) -> None:
