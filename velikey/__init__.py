@@ -1,7 +1,10 @@
 """VeliKey SDK core: async and sync clients for the Axis + Aegis API.
 
 ``from velikey import AegisClient`` and ``from velikey.exceptions import VeliKeyError`` are
-the seed's entry points; the runner also uses the request builders and ``AegisClient.call``.
+the seed's entry points. Tools built on the SDK (the runner) use ``AegisClient.call`` and the
+public ``velikey.operations`` module: the operations as data, their request builders and the
+names of secrets; no ``velikey._*`` module is part of the public surface. Importing the SDK
+never imports the reference server's FastAPI/uvicorn (that lives in ``velikey.testing``).
 """
 
 from ._aegis import AegisClient, AegisClientSync, CallResult, ProbeResult

@@ -1,7 +1,7 @@
 """Typed errors raised by the VeliKey SDK.
 
 Every failure the SDK reports is a ``VeliKeyError``; foreign exceptions (httpx, json)
-are translated at one boundary (``velikey._transport``) to the most specific class::
+are translated at one boundary (the client core's sender) to the most specific class::
 
     VeliKeyError
     ├── APIStatusError                 an HTTP answer with an error status
@@ -55,7 +55,7 @@ class VeliKeyError(Exception):
     """Base of every SDK error; carries what a caller needs to act on it, nothing secret.
 
     ``attempts`` is how many tries were made; ``exchange`` is the final request/answer
-    (``velikey._client.Exchange``) when there was one, so evidence can record it.
+    (``velikey.Exchange``) when there was one, so evidence can record it.
     """
 
     attempts: int = 1

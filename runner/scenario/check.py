@@ -26,7 +26,7 @@ __all__ = ["ALWAYS_AVAILABLE", "SCENARIO_FORBIDDEN_ARGUMENTS", "check_scenario"]
 ALWAYS_AVAILABLE: Final = frozenset({"base_url"})
 # Inputs that must never be copied into a request: the client's auth consumes the session.
 NOT_INTERPOLATABLE: Final = {"session": "it is a credential, used only by the client's auth"}
-# Arguments the runner owns: idempotency keys derive from the run id (see DESIGN, Determinism).
+# Arguments the runner owns: idempotency keys derive from the plan, so a rerun replays, never repeats.
 SCENARIO_FORBIDDEN_ARGUMENTS: Final = {"idempotency_key": "it is derived from the run id by the runner"}
 USAGE_OPERATION: Final = "billing.get_usage"
 
@@ -85,9 +85,10 @@ class _Checker:
                         )
 
     def arguments(self, step: CallStep, base: Path) -> None:
-        params = operation(step.call).params
+        op = operation(step.call)
+        params = op.params
         for key, value in step.with_.items():
-            param = next((p for p in params if p.name == key), None)
+            param = op.param(key)
             if key in SCENARIO_FORBIDDEN_ARGUMENTS:
                 self.error(
                     (*base, "with", key), f"{key} cannot be set in a scenario: {SCENARIO_FORBIDDEN_ARGUMENTS[key]}"
