@@ -1,6 +1,7 @@
 """The velikey-e2e command line: parse flags into a frozen config, call the pipeline, map to an exit code.
 
 No logic lives here beyond presentation; bad input ends with one clear message and exit 2.
+The reference server (FastAPI, uvicorn) is imported only by the commands that serve it.
 """
 
 from __future__ import annotations
@@ -12,27 +13,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from runner import __version__
-from runner._entry import exit_interrupted
+from runner import __version__, exits
+from runner.control import exit_interrupted
 from runner.engine.results import StepResult
 from runner.pipeline import InputError, RunConfig, RunReport, run
-from velikey.testing import serve_command
 
 __all__ = ["cli", "main"]
 
-EXIT_INVALID = 2
 DEFAULT_SCENARIOS = Path("scenarios")
-
-
-def _scenarios_default() -> Path:
-    """``scenarios/`` of the working directory, else the release gate shipped with the package."""
-    if DEFAULT_SCENARIOS.is_dir():
-        return DEFAULT_SCENARIOS
-    packaged = Path(__file__).parent / "_scenarios"
-    return packaged if packaged.is_dir() else DEFAULT_SCENARIOS
 
 
 def _shown_path(path: Path) -> str:
@@ -95,24 +87,27 @@ def _execute(config: RunConfig) -> None:
     except InputError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
-        sys.exit(EXIT_INVALID)
+        sys.exit(exits.INVALID)
     except KeyboardInterrupt:
         exit_interrupted()
     click.echo(_verdict(report))
     sys.exit(report.exit_code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="velikey-e2e")
-def cli() -> None:
-    """Deterministic end-to-end evidence runner for VeliKey Axis + Aegis.
+_HELP = f"""Deterministic end-to-end evidence runner for VeliKey Axis + Aegis.
 
     Runs declarative release-gate scenarios through the Python SDK against an Axis tenant
     (or the bundled reference server) and writes receipts a reviewer can audit and a CI
     gate can verify. Start with `velikey-e2e demo`, then `velikey-e2e run --dry-run`.
 
-    Exit codes: 0 pass, 1 fail, 2 invalid input, 3 manual-required (BLOCKER.json), 130 interrupted.
+    Exit codes: {exits.SUMMARY}.
     """
+
+
+@click.group(help=_HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="velikey-e2e")
+def cli() -> None:
+    """The command group; its help is ``_HELP``, which states the exit codes from ``runner.exits``."""
 
 
 @cli.command("run")
@@ -156,7 +151,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
     mode = "live" if live else "dry-run"
     flags = {"base_url": base_url, "payload_url": payload_url, "policy_id": policy_id,
              "rollback_token": rollback_token}
-    chosen = paths or (_scenarios_default(),)
+    chosen = paths or (DEFAULT_SCENARIOS,)
     _execute(RunConfig(
         paths=chosen, mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
@@ -170,7 +165,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
               show_default=True, help="Run directory to write.")
 def demo_command(out: Path) -> None:
     """The main job: a live run of scenarios/ against the embedded reference server."""
-    chosen = (_scenarios_default(),)
+    chosen = (DEFAULT_SCENARIOS,)
     _execute(RunConfig(paths=chosen, mode="live", out=out, embedded=True, env={},
                        rerun=_rerun(chosen, {}, False, True)))
 
@@ -195,12 +190,12 @@ def lint_command(paths: tuple[Path, ...]) -> None:
     """Check scenario files (default scenarios/); each error as file:line: field: message (exit 2)."""
     from runner.scenario.lint import lint
 
-    chosen = list(paths or (_scenarios_default(),))
+    chosen = list(paths or (DEFAULT_SCENARIOS,))
     problems = lint(chosen)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
-        sys.exit(EXIT_INVALID)
+        sys.exit(exits.INVALID)
     click.echo(f"ok: {', '.join(p.as_posix() for p in chosen)}")
 
 
@@ -216,7 +211,36 @@ def reasons_command(as_json: bool) -> None:
         click.echo(render_catalog_text().rstrip("\n"))
 
 
-cli.add_command(serve_command, "serve")
+class _Serve(click.Command):
+    """``serve``: the reference server's own command, imported only when it is run or asked about.
+
+    A stand-in, so that every other command (and ``--help``) runs without loading FastAPI and
+    uvicorn; its parameters and its context are the real command's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("serve", short_help="Serve the Axis contract from a seeded tenant on loopback until Ctrl-C.")
+
+    @staticmethod
+    def _real() -> click.Command:
+        from velikey.testing import serve_command
+
+        return serve_command
+
+    @property
+    def params(self) -> list[click.Parameter]:
+        return self._real().params
+
+    @params.setter
+    def params(self, value: list[click.Parameter]) -> None:
+        """click's constructor sets an empty list; the real command's parameters are the ones that count."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        return self._real().make_context(info_name, args, parent, **extra)
+
+
+cli.add_command(_Serve())
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from runner.receipts.canonical import jcs
+from runner.canonical import jcs
 
 __all__ = ["RunIds"]
 

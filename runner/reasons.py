@@ -33,6 +33,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from runner._resources import schemas_dir
+from runner.canonical import dumps
 from velikey import exceptions as sdk
 
 __all__ = [
@@ -323,14 +325,13 @@ def render_catalog_text() -> str:
 
 
 def write_catalog(path: Path | None = None) -> Path:
-    """Write ``reason-codes.json`` (canonical JSON) atomically and return where it went."""
-    # Imported here: the receipts package imports this module, not the other way round.
-    from runner._resources import schemas_dir
-    from runner.receipts.canonical import dumps
-    from runner.receipts.write import atomic_write_bytes
+    """Write ``reason-codes.json`` (canonical JSON) and return where it went.
 
+    A developer's regeneration of a checked-in file: a plain write, so this foundation needs
+    nothing from the receipts stage above it.
+    """
     target = path if path is not None else schemas_dir() / "reason-codes.json"
-    atomic_write_bytes(target, dumps(catalog_json()))
+    target.write_bytes(dumps(catalog_json()))
     return target
 
 

@@ -1,1 +1,1 @@
-"""Execute planned scenarios: dry-run renders, live sends; failures are results, not exceptions."""
+"""Execute planned scenarios: dry-run renders, live sends; results are raw data, failures included."""

@@ -2,50 +2,42 @@
 
 Results are kept by declaration order, never by completion order, and metered sections take
 turns in declaration order (``turnstile``), so the receipts do not depend on scheduling.
+A stop (``runner.control``) cancels every scenario: the step in flight fails with the stop's
+reason and the rest are skipped, so an interrupted run still has a result for every step.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import replace
 
+from runner.config import Progress
+from runner.control import Control
 from runner.engine.results import ScenarioResult, StepResult
 from runner.engine.steps import Context, ScenarioState, run_step
 from runner.engine.turnstile import Turnstile, sections
-from runner.scenario.model import CallStep, Scenario
+from runner.inputs import INPUTS
+from runner.scenario.load import Planned
+from runner.scenario.model import AnyStep, CallStep, Scenario
 
-__all__ = ["Engine", "Planned", "Progress"]
-
-# Called as each step finishes (completion order): for progress display only, never for receipts.
-Progress = Callable[[str, StepResult], None]
-
-
-@dataclass(frozen=True)
-class Planned:
-    """A scenario with the file it came from (as shown in receipts) and its folder on disk."""
-
-    scenario: Scenario
-    file: str
-    folder: Path
+__all__ = ["Engine", "blocked_results"]
 
 
 class Engine:
-    """Executes planned scenarios once; ``stop(reason)`` ends the run early with complete results."""
+    """Executes planned scenarios once; a stop of ``control`` ends the run early with complete results."""
 
-    def __init__(self, ctx: Context, concurrency: int, on_step: Progress | None = None) -> None:
+    def __init__(self, ctx: Context, concurrency: int, control: Control, on_step: Progress | None = None) -> None:
         self._ctx = ctx
+        self._control = control
         self._on_step = on_step
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._turnstile = Turnstile(())
         self._tasks: list[asyncio.Task[ScenarioResult]] = []
-        self._stop_reason = "interrupted"
+        control.on_stop(self._cancel)
 
-    def stop(self, reason: str) -> None:
-        """Cancel every scenario; the step in flight fails with ``reason``, the rest are skipped."""
-        self._stop_reason = reason
+    def _cancel(self, reason: str) -> None:
         for task in self._tasks:
             task.cancel()
 
@@ -63,34 +55,40 @@ class Engine:
         ends = {end: n for n, (_, end) in enumerate(spans)}
         try:
             async with self._slots:
-                for index in range(len(scenario.steps)):
+                for index, step in enumerate(scenario.steps):
                     if results and results[-1].outcome in ("failed", "blocked"):
+                        break
+                    if self._control.reason:  # stopped before this scenario got here
+                        results.append(self._cut_short(step))
                         break
                     if index in starts:
                         await self._turnstile.enter((number, starts[index]))
                     started = time.monotonic()
                     result = await run_step(index, state, self._ctx)
-                    results.append(_timed(result, started))
+                    results.append(replace(result, duration_ms=int((time.monotonic() - started) * 1000)))
                     if self._on_step:
                         self._on_step(scenario.id, results[-1])
                     if index in ends:
                         self._turnstile.leave((number, ends[index]))
         except asyncio.CancelledError:
-            step = scenario.steps[len(results)] if len(results) < len(scenario.steps) else None
-            if step is not None:
-                results.append(StepResult(
-                    id=step.id, kind=step.kind, outcome="failed", reason_code=self._stop_reason,
-                    message=f"the run was {'interrupted' if self._stop_reason == 'interrupted' else 'out of time'} "
-                            "during this step",
-                    call=step.call if isinstance(step, CallStep) else None,
-                ))
+            if len(results) < len(scenario.steps):
+                results.append(self._cut_short(scenario.steps[len(results)]))
         finally:
             self._turnstile.give_up(number)
         return ScenarioResult(scenario.id, scenario.title, planned.file, tuple(_complete(scenario, results)))
 
+    def _cut_short(self, step: AnyStep) -> StepResult:
+        """The step a stop cut short: failed with the stop's reason."""
+        reason = self._control.reason or "interrupted"
+        return StepResult(
+            id=step.id, kind=step.kind, outcome="failed", reason_code=reason,
+            message=f"the run was {'interrupted' if reason == 'interrupted' else 'out of time'} during this step",
+            call=_call_of(step),
+        )
 
-def _timed(result: StepResult, started: float) -> StepResult:
-    return replace(result, duration_ms=int((time.monotonic() - started) * 1000))
+
+def _call_of(step: AnyStep) -> str | None:
+    return step.call if isinstance(step, CallStep) else None
 
 
 def _complete(scenario: Scenario, results: list[StepResult]) -> list[StepResult]:
@@ -98,7 +96,19 @@ def _complete(scenario: Scenario, results: list[StepResult]) -> list[StepResult]
     for step in scenario.steps[len(results):]:
         results.append(StepResult(
             id=step.id, kind=step.kind, outcome="skipped", reason_code="previous_step_failed",
-            message="not run: an earlier step of this scenario failed or was blocked",
-            call=step.call if isinstance(step, CallStep) else None,
+            message="not run: an earlier step of this scenario failed or was blocked", call=_call_of(step),
         ))
+    return results
+
+
+def blocked_results(planned: Sequence[Planned], missing: Sequence[str], codes: Sequence[str]) -> list[ScenarioResult]:
+    """The results of a live run preflight blocked: every step blocked, no request sent."""
+    results = []
+    for p in planned:
+        mine = [name for name in INPUTS if name in missing and (name in p.scenario.needs or name == "base_url")]
+        reason = INPUTS[mine[0]].reason if mine else (codes[0] if codes else "input_missing")
+        message = f"live inputs missing: {', '.join(missing)}" if missing else "the session could not be established"
+        steps = tuple(StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
+                                 call=_call_of(s)) for s in p.scenario.steps)
+        results.append(ScenarioResult(p.scenario.id, p.scenario.title, p.file, steps))
     return results

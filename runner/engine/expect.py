@@ -10,21 +10,22 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from runner.evidence.redact import Redactor
+from runner.engine.results import Assertion
 from runner.scenario.interpolate import MISSING, lookup
 from runner.scenario.model import Expectation
 
-__all__ = ["check"]
+__all__ = ["check", "number"]
 
 
-def _number(value: Any) -> Decimal | None:
+def number(value: Any) -> Decimal | None:
+    """``value`` as an exact decimal when it is a JSON number (never a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return None
     return Decimal(value)
 
 
 def _same(actual: Any, expected: Any) -> bool:
-    a, e = _number(actual), _number(expected)
+    a, e = number(actual), number(expected)
     if a is not None and e is not None:
         return a == e
     return type(actual) is type(expected) and bool(actual == expected)
@@ -41,21 +42,14 @@ def _holds(op: str, actual: Any, expected: Any) -> bool:
         return any(_same(actual, option) for option in expected)
     if op == "matches":
         return isinstance(actual, str) and re.search(expected, actual) is not None
-    number = _number(actual)
-    if number is None:
+    value = number(actual)
+    if value is None:
         return False
-    return bool(number >= expected) if op == "min" else bool(number <= expected)
+    return bool(value >= expected) if op == "min" else bool(value <= expected)
 
 
-def check(expectation: Expectation, result: Any, redactor: Redactor) -> dict[str, Any]:
-    """One assertion's receipt entry; ``passed`` says whether it held."""
+def check(expectation: Expectation, result: Any) -> Assertion:
+    """One assertion evaluated against ``result``; ``passed`` says whether it held."""
     op, expected = expectation.operator, expectation.operand
     actual = lookup(result, expectation.path)
-    return {
-        "path": expectation.path,
-        "op": op,
-        "expected": redactor.value(expected),
-        "actual": None if actual is MISSING else redactor.value(actual),
-        "passed": _holds(op, actual, expected),
-        "reason_code": expectation.reason,
-    }
+    return Assertion(expectation.path, op, expected, actual, _holds(op, actual, expected), expectation.reason)

@@ -1,44 +1,130 @@
-"""What the engine hands on: frozen step and scenario results, failures as data.
+"""What the engine hands on: frozen, raw step and scenario results, failures as data.
 
-Collectors (summary, evidence, timings) only read these; nothing downstream calls back
-into the engine or the SDK.
+Raw means as the run saw them: the SDK's requests and exchanges, assertion operands, saved
+values and error objects, unredacted and unrendered. The evidence stage is the only reader
+that turns them into receipt documents (and the only place the redactor runs); nothing
+downstream calls back into the engine or the SDK.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
-__all__ = ["Exchanged", "ScenarioResult", "StepResult", "scenario_outcome"]
+from runner.canonical import decimal_str
+from velikey import Exchange
+from velikey.exceptions import VeliKeyError
+from velikey.operations import PreparedRequest
+
+__all__ = [
+    "Assertion",
+    "Exchanged",
+    "Metering",
+    "Outcome",
+    "Probe",
+    "Rendered",
+    "ScenarioResult",
+    "StepResult",
+    "scenario_outcome",
+]
 
 Outcome = Literal["passed", "failed", "blocked", "skipped", "planned"]
 
 
 @dataclass(frozen=True)
-class Exchanged:
-    """One request as evidence: its redacted view, the answer's view and body, and any error."""
+class Rendered:
+    """A request as the step would (dry-run) or did (live) make it, with placeholder credentials.
 
-    request: dict[str, Any]
-    response: dict[str, Any] | None = None
-    body: Any = None
+    A streamed payload has no body in memory: its SHA-256 (hex) and length come alongside.
+    """
+
+    request: PreparedRequest
+    streamed_sha256: str | None = None
+    streamed_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Exchanged:
+    """One request a live step sent: the request to show, the SDK's exchange and any error it raised.
+
+    The SDK keeps the exchange of the last attempt only (``exchange.attempts`` counts them all);
+    ``attempts`` also covers a request that got no answer at all (``exchange`` None).
+    """
+
+    request: Rendered
+    exchange: Exchange | None = None
     attempts: int = 1
-    error: dict[str, str] | None = None
+    error: VeliKeyError | None = None
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """One expectation as evaluated: ``actual`` is ``runner.scenario.MISSING`` when the path is absent."""
+
+    path: str
+    op: str
+    expected: Any
+    actual: Any
+    passed: bool
+    reason_code: str
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A payload probe's facts: what was sent (hex SHA-256) and what the endpoint echoed, as echoed."""
+
+    source: str
+    bytes: int
+    sha256: str
+    echo_sha256: str
+    echo_bytes: int
+    matched: bool
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Metering:
+    """A metering check: the usage value before and after, its delta and the window it had to land in.
+
+    ``None`` bounds are open (``-inf``/``inf``); ``before`` is None when the earlier step had no number.
+    """
+
+    path: str
+    before: Decimal | None
+    expected_min: Decimal | None
+    expected_max: Decimal | None
+    after: Decimal | None = None
+    delta: Decimal | None = None
+    settled: bool = False
+
+    def window(self) -> tuple[str, str]:
+        """The expected window's bounds as canonical decimal strings, ``-inf``/``inf`` when open."""
+        low, high = self.expected_min, self.expected_max
+        return ("-inf" if low is None else decimal_str(low)), ("inf" if high is None else decimal_str(high))
 
 
 @dataclass(frozen=True)
 class StepResult:
+    """One step's outcome and everything it saw.
+
+    ``message`` is raw text; it is empty when the step failed an assertion, which the first
+    failed entry of ``assertions`` describes.
+    """
+
     id: str
     kind: Literal["call", "probe", "metering"]
     outcome: Outcome
     reason_code: str
     message: str
     call: str | None = None
-    requests: tuple[dict[str, Any], ...] = ()
+    requests: tuple[Rendered, ...] = ()
     exchanges: tuple[Exchanged, ...] = ()
-    assertions: tuple[dict[str, Any], ...] = ()
-    saved: dict[str, Any] = field(default_factory=dict)
-    probe: dict[str, Any] | None = None
-    metering: dict[str, Any] | None = None
+    assertions: tuple[Assertion, ...] = ()
+    saved: Mapping[str, Any] = field(default_factory=dict)
+    probe: Probe | None = None
+    metering: Metering | None = None
     duration_ms: int = 0
 
 

@@ -1,43 +1,43 @@
-"""Step executors: one per step kind, live and dry-run, each returning a ``StepResult``.
+"""Step executors: one per step kind, live and dry-run, each returning a raw ``StepResult``.
 
 A step never raises for a failure of the system under test: errors become a result with
 one reason code (``runner.reasons.reason_for_error`` is the only error → code mapping).
 Dry-run renders requests with ``velikey.operations.prepare``, the function live sends use.
+Nothing here redacts or formats for a receipt: results carry what the step saw.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from runner.engine.expect import check
+from runner.canonical import decimal_str
+from runner.engine.expect import check, number
 from runner.engine.payload import Payload, PayloadError, payload_for
-from runner.engine.results import Exchanged, StepResult
-from runner.evidence.redact import REDACTED, Redactor
-from runner.evidence.views import exchange_body, request_view, response_view
+from runner.engine.results import Exchanged, Metering, Probe, Rendered, StepResult
 from runner.ids import RunIds
 from runner.inputs import INPUTS
+from runner.preflight import Preflight
 from runner.reasons import CATALOG, reason_for_error
-from runner.receipts.canonical import decimal_str
 from runner.scenario.interpolate import MISSING, lookup, resolve
 from runner.scenario.model import AnyStep, CallStep, MeteringStep, ProbeStep, Scenario
 from velikey import AegisClient, Exchange
 from velikey.exceptions import VeliKeyError
 from velikey.operations import EFFECTFUL, RequestSpec, build, prepare, prepare_stream, sub_request_id
 
-__all__ = ["Context", "ScenarioState", "run_step"]
+__all__ = ["AUTH_PLACEHOLDER", "Context", "ScenarioState", "run_step"]
 
 GIB = Decimal(1024**3)
 POLL_INTERVAL_S = 0.25
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+# What a rendered request carries in its auth header: the real value exists only inside the SDK.
+AUTH_PLACEHOLDER = "<credentials>"
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,16 @@ class Context:
     live: bool
     confirm: bool
     ids: RunIds
-    inputs: Mapping[str, str | None]
+    inputs: Mapping[str, str | None] = field(repr=False)
     base_url: str
     auth_header: str
-    redactor: Redactor
     client: AegisClient | None = None
+
+    @classmethod
+    def of(cls, pre: Preflight, *, confirm: bool) -> Context:
+        """The context preflight established: a blocked live run sends nothing."""
+        return cls(live=pre.live, confirm=confirm, ids=pre.ids, inputs=pre.values,
+                   base_url=str(pre.values["base_url"]), auth_header=pre.auth_header, client=pre.client)
 
 
 @dataclass
@@ -70,24 +75,19 @@ def _jsonable(value: Any) -> Any:
     return value.model_dump() if isinstance(value, BaseModel) else value
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _result(step_id: str, kind: str, outcome: str, reason: str, message: str, **extra: Any) -> StepResult:
     return StepResult(id=step_id, kind=kind, outcome=outcome, reason_code=reason,  # type: ignore[arg-type]
-                      message=_one_line(message), **extra)
+                      message=message, **extra)
 
 
-def _error(step_id: str, kind: str, exc: VeliKeyError, ctx: Context, **extra: Any) -> StepResult:
+def _error(step_id: str, kind: str, exc: VeliKeyError, **extra: Any) -> StepResult:
     reason = reason_for_error(exc)
     outcome = "blocked" if CATALOG[reason].category == "blocked" else "failed"
     # Transport details can name ports and addresses; only status errors carry the server's words.
     message = f"{type(exc).__name__}: {exc.message}"
     if exc.status is not None:
         message += f" (status {exc.status})" + (f": {exc.detail}" if exc.detail else "")
-    return _result(step_id, kind, outcome, reason, ctx.redactor.text(message), **extra)
+    return _result(step_id, kind, outcome, reason, message, **extra)
 
 
 def _missing_step_need(step: AnyStep, ctx: Context) -> str | None:
@@ -110,12 +110,12 @@ def _dry_saved(scenario: Scenario) -> dict[str, dict[str, Any]]:
     }
 
 
-def _render(spec: RequestSpec, request_id: str, ctx: Context) -> dict[str, Any]:
-    prepared = prepare(spec, base_url=ctx.base_url, request_id=request_id, auth_headers={ctx.auth_header: REDACTED})
-    return request_view(prepared, ctx.redactor)
+def _render(spec: RequestSpec, request_id: str, ctx: Context) -> Rendered:
+    auth = {ctx.auth_header: AUTH_PLACEHOLDER}
+    return Rendered(prepare(spec, base_url=ctx.base_url, request_id=request_id, auth_headers=auth))
 
 
-def _rendered(name: str, kwargs: dict[str, Any], scenario: str, step: str, ctx: Context) -> tuple[dict[str, Any], ...]:
+def _rendered(name: str, kwargs: dict[str, Any], scenario: str, step: str, ctx: Context) -> tuple[Rendered, ...]:
     specs = build(name, **kwargs)
     rid = ctx.ids.request_id(scenario, step)
     idem = ctx.ids.idempotency_key(scenario, step)
@@ -125,29 +125,20 @@ def _rendered(name: str, kwargs: dict[str, Any], scenario: str, step: str, ctx: 
     )
 
 
-def _exchanged(exchange: Exchange, ctx: Context) -> Exchanged:
-    return Exchanged(
-        request=request_view(exchange.request, ctx.redactor),
-        response=response_view(exchange),
-        body=exchange_body(exchange, ctx.redactor),
-        attempts=exchange.attempts,
-    )
+def _exchanged(exchange: Exchange) -> Exchanged:
+    return Exchanged(Rendered(exchange.request), exchange, exchange.attempts)
 
 
-def _failed_exchange(
-    requests: tuple[dict[str, Any], ...], exc: VeliKeyError, ctx: Context, *, streamed: bool = False
-) -> tuple[Exchanged, ...]:
-    """Evidence for a call that raised: the answer it got (if any) and the error.
+def _failed_exchange(requests: tuple[Rendered, ...], exc: VeliKeyError, *, streamed: bool = False
+                     ) -> tuple[Exchanged, ...]:
+    """What a call that raised saw: the answer it got (if any) and the error.
 
-    A streamed request keeps its rendered view: the wire object has no body to digest.
+    A streamed request keeps its rendered form: the wire object has no body to digest.
     """
-    error = {"type": type(exc).__name__, "reason_code": reason_for_error(exc),
-             "message": ctx.redactor.text(exc.message)}
     if exc.exchange is not None:
-        seen = _exchanged(exc.exchange, ctx)
-        request = requests[-1] if streamed and requests else seen.request
-        return (Exchanged(request, seen.response, seen.body, seen.attempts, error),)
-    return (Exchanged(requests[-1], None, None, exc.attempts, error),) if requests else ()
+        request = requests[-1] if streamed and requests else Rendered(exc.exchange.request)
+        return (Exchanged(request, exc.exchange, exc.exchange.attempts, exc),)
+    return (Exchanged(requests[-1], None, exc.attempts, exc),) if requests else ()
 
 
 def _is_effectful(step: CallStep, kwargs: Mapping[str, Any]) -> bool:
@@ -182,11 +173,10 @@ async def _call(step: CallStep, state: ScenarioState, ctx: Context) -> StepResul
             **kwargs,
         )
     except VeliKeyError as exc:
-        return _error(step.id, "call", exc, ctx, call=step.call, requests=requests,
-                      exchanges=_failed_exchange(requests, exc, ctx))
+        return _error(step.id, "call", exc, call=step.call, requests=requests,
+                      exchanges=_failed_exchange(requests, exc))
     result = _jsonable(answer.result)
-    exchanges = tuple(_exchanged(exchange, ctx) for exchange in answer.exchanges)
-    base = {"call": step.call, "requests": requests, "exchanges": exchanges}
+    base = {"call": step.call, "requests": requests, "exchanges": tuple(_exchanged(e) for e in answer.exchanges)}
     saved: dict[str, Any] = {}
     for name, path in step.save.items():
         value = lookup(result, path)
@@ -195,15 +185,12 @@ async def _call(step: CallStep, state: ScenarioState, ctx: Context) -> StepResul
                            f"the response has no {path!r} to save as {name!r}", **base)
         saved[name] = value
     state.saved[step.id], state.results[step.id], state.kwargs[step.id] = saved, result, kwargs
-    assertions = tuple(check(expectation, result, ctx.redactor) for expectation in step.expect)
-    shown = ctx.redactor.value(saved)
-    broken = next((a for a in assertions if not a["passed"]), None)
+    assertions = tuple(check(expectation, result) for expectation in step.expect)
+    broken = next((a for a in assertions if not a.passed), None)
     if broken:
-        message = f"expected {broken['path']} {broken['op']} {broken['expected']!r}, got {broken['actual']!r}"
-        return _result(step.id, "call", "failed", broken["reason_code"], message, assertions=assertions,
-                       saved=shown, **base)
+        return _result(step.id, "call", "failed", broken.reason_code, "", assertions=assertions, saved=saved, **base)
     return _result(step.id, "call", "passed", "ok", f"{step.call} answered as expected", assertions=assertions,
-                   saved=shown, **base)
+                   saved=saved, **base)
 
 
 async def _digest(payload: Payload) -> str:
@@ -213,10 +200,10 @@ async def _digest(payload: Payload) -> str:
     return digest.hexdigest()
 
 
-def _probe_request(ctx: Context, request_id: str, idem: str, payload: Payload, sha256: str) -> dict[str, Any]:
+def _probe_request(ctx: Context, request_id: str, idem: str, payload: Payload, sha256: str) -> Rendered:
     url = ctx.inputs.get("payload_url") or "$SDK_E2E_PAYLOAD_URL"
     prepared = prepare_stream(url, request_id=request_id, idempotency_key=idem, length=payload.length)
-    return request_view(prepared, ctx.redactor, streamed_sha256=sha256, streamed_bytes=payload.length)
+    return Rendered(prepared, streamed_sha256=sha256, streamed_bytes=payload.length)
 
 
 async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context) -> StepResult:
@@ -238,37 +225,22 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
         )
     except VeliKeyError as exc:  # the request as sent (digest of the same bytes), so its attempts reach the receipts
         sent = (_probe_request(ctx, rid, idem, payload, await _digest(payload)),)
-        return _error(step.id, "probe", exc, ctx, requests=sent,
-                      exchanges=_failed_exchange(sent, exc, ctx, streamed=True))
+        return _error(step.id, "probe", exc, requests=sent, exchanges=_failed_exchange(sent, exc, streamed=True))
     # Replayed at the first attempt means an earlier run (same inputs, same key) already sent these bytes:
     # they add nothing to this run's delta. Replayed after a retry means our own lost attempt took effect.
     earlier_run = answer.replayed and answer.exchange.attempts == 1
     state.probe_bytes[index] = 0 if earlier_run else payload.length
     request = _probe_request(ctx, rid, idem, payload, answer.sha256)
-    seen = _exchanged(answer.exchange, ctx)
-    echo = answer.echo.sha256.lower()
-    probe = {
-        "source": payload.source,
-        "bytes": payload.length,
-        "sha256": f"sha256:{answer.sha256}",
-        "echo_sha256": f"sha256:{echo}" if _HEX64.fullmatch(echo) else None,
-        "echo_bytes": answer.echo.bytes,
-        "matched": answer.matched,
-        "replayed": answer.replayed,
-    }
-    extra = {"requests": (request,), "exchanges": (Exchanged(request, seen.response, seen.body, seen.attempts),),
+    probe = Probe(source=payload.source, bytes=payload.length, sha256=answer.sha256,
+                  echo_sha256=answer.echo.sha256, echo_bytes=answer.echo.bytes, matched=answer.matched,
+                  replayed=answer.replayed)
+    extra = {"requests": (request,), "exchanges": (Exchanged(request, answer.exchange, answer.exchange.attempts),),
              "probe": probe}
     if not answer.matched:
         return _result(step.id, "probe", "failed", "payload_integrity_mismatch",
                        f"sent {payload.length} bytes; the endpoint echoed {answer.echo.bytes} bytes, another digest",
                        **extra)
     return _result(step.id, "probe", "passed", "ok", f"{payload.length} bytes echoed with the same SHA-256", **extra)
-
-
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        return None
-    return Decimal(value)
 
 
 def _window(step: MeteringStep, index: int, state: ScenarioState) -> tuple[Decimal | None, Decimal | None]:
@@ -285,10 +257,6 @@ def _window(step: MeteringStep, index: int, state: ScenarioState) -> tuple[Decim
     return (None if low is None else low - tolerance), (None if high is None else high + tolerance)
 
 
-def _bound(value: Decimal | None, infinite: str) -> str:
-    return infinite if value is None else decimal_str(value)
-
-
 async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: Context) -> StepResult:
     spec = step.metering
     before_step = state.scenario.step(spec.before)
@@ -300,14 +268,12 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
         return _result(step.id, "metering", "planned", "dry_run_planned",
                        f"would poll {before_step.call} for up to {spec.settle_s} s and compare {spec.path}",
                        requests=requests)
-    before = _number(lookup(state.results.get(spec.before), spec.path))
+    before = number(lookup(state.results.get(spec.before), spec.path))
     low, high = _window(step, index, state)
-    metering = {"path": spec.path, "before": "", "after": None, "delta": None,
-                "expected_min": _bound(low, "-inf"), "expected_max": _bound(high, "inf"), "settled": False}
+    metering = Metering(spec.path, before, low, high)
     if before is None:
         return _result(step.id, "metering", "failed", "invalid_response",
                        f"step {spec.before!r} has no number at {spec.path!r}", metering=metering)
-    metering["before"] = decimal_str(before)
     kwargs = state.kwargs[spec.before]
     requests = _rendered(before_step.call, kwargs, scenario, step.id, ctx)
     assert ctx.client is not None
@@ -317,16 +283,16 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
         try:
             answer = await ctx.client.call(before_step.call, request_id=rid, parse_float=Decimal, **kwargs)
         except VeliKeyError as exc:
-            return _error(step.id, "metering", exc, ctx, requests=requests, metering=metering,
-                          exchanges=_failed_exchange(requests, exc, ctx))
-        after = _number(lookup(_jsonable(answer.result), spec.path))
-        extra = {"requests": requests, "exchanges": tuple(_exchanged(e, ctx) for e in answer.exchanges)}
+            return _error(step.id, "metering", exc, requests=requests, metering=metering,
+                          exchanges=_failed_exchange(requests, exc))
+        after = number(lookup(_jsonable(answer.result), spec.path))
+        extra = {"requests": requests, "exchanges": tuple(_exchanged(e) for e in answer.exchanges)}
         if after is None:
             return _result(step.id, "metering", "failed", "invalid_response",
                            f"usage has no number at {spec.path!r}", metering=metering, **extra)
         delta = after - before
         settled = (low is None or delta >= low) and (high is None or delta <= high)
-        metering.update(after=decimal_str(after), delta=decimal_str(delta), settled=settled)
+        metering = replace(metering, after=after, delta=delta, settled=settled)
         if settled:
             return _result(step.id, "metering", "passed", "ok",
                            f"{spec.path} moved by {decimal_str(delta)} as expected", metering=metering, **extra)
@@ -335,7 +301,7 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
             reason = "metering_not_settled" if unmoved else "metering_delta_mismatch"
             message = (f"{spec.path} did not move within {spec.settle_s} s" if unmoved else
                        f"{spec.path} moved by {decimal_str(delta)}, outside "
-                       f"[{metering['expected_min']}, {metering['expected_max']}]")
+                       f"[{', '.join(metering.window())}]")
             return _result(step.id, "metering", "failed", reason, message, metering=metering, **extra)
         await asyncio.sleep(min(POLL_INTERVAL_S, max(0.0, give_up - loop.time())))
 

@@ -1,1 +1,1 @@
-"""Turn engine results into receipt documents: one redactor, request/response views, collectors."""
+"""Turn the engine's raw results into receipt documents; the one place the redactor runs."""

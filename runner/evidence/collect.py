@@ -1,22 +1,47 @@
-"""Engine results → the receipt documents (SUMMARY, evidence, timings, BLOCKER).
+"""Engine results → the receipt documents (SUMMARY, evidence, manifest, timings, BLOCKER) and the exit code.
 
-Pure functions of their inputs: nothing here reads the clock except ``timings``, which
-is the one volatile file and is referenced by nothing else.
+The redactor is built here, once per run, from what preflight found (secret values, live
+URLs), and every view of a result passes through it. Pure functions of their inputs:
+nothing here reads the clock except ``timings``, which is the one volatile file and is
+referenced by nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
+import runner
+import velikey
+from runner import exits
+from runner.canonical import decimal_str
+from runner.config import RunConfig
 from runner.engine.results import ScenarioResult, StepResult
 from runner.inputs import INPUTS
+from runner.preflight import Preflight
 from runner.reasons import CATALOG
 
-__all__ = ["blocker_document", "evidence_documents", "result_of", "summary_document", "timings_document"]
+from .redact import Redactor
+from .views import assertion_view, exchange_view, message, metering_view, probe_view, request_view, response_view
+
+__all__ = [
+    "Documents",
+    "blocker_document",
+    "collect",
+    "evidence_documents",
+    "exit_code",
+    "manifest_document",
+    "result_of",
+    "summary_document",
+    "timings_document",
+]
 
 OUTCOMES = ("passed", "failed", "blocked", "skipped", "planned")
-EXIT_CODES = {"pass": 0, "fail": 1, "manual-required": 3}
 
 
 def evidence_path(scenario: str, step: str) -> str:
@@ -33,22 +58,31 @@ def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = 
     return "pass"
 
 
-def _step(scenario: str, step: StepResult, live: bool) -> dict[str, Any]:
+def exit_code(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = ()) -> int:
+    """The verdict's exit code, or 130 when a stop cut a step short (a stop after the last step changes nothing)."""
+    if any(step.reason_code == "interrupted" for s in scenarios for step in s.steps):
+        return exits.INTERRUPTED
+    return exits.FOR_RESULT[result_of(scenarios, extra_codes)]
+
+
+def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor) -> dict[str, Any]:
+    requests = [request_view(r, redactor) for r in step.requests]
+    last = step.exchanges[-1].exchange if step.exchanges else None
     return {
         "id": step.id,
         "kind": step.kind,
         "call": step.call,
         "outcome": step.outcome,
         "reason_code": step.reason_code,
-        "message": step.message,
-        "request": step.requests[0] if step.requests else None,
-        "requests": list(step.requests),
-        "response": step.exchanges[-1].response if step.exchanges else None,
+        "message": message(step, redactor),
+        "request": requests[0] if requests else None,
+        "requests": requests,
+        "response": response_view(last) if last is not None else None,
         "attempts": max((e.attempts for e in step.exchanges), default=0),
-        "assertions": list(step.assertions),
-        "saved": dict(step.saved),
-        "probe": step.probe,
-        "metering": step.metering,
+        "assertions": [assertion_view(a, redactor) for a in step.assertions],
+        "saved": redactor.value(dict(step.saved)),
+        "probe": probe_view(step.probe) if step.probe else None,
+        "metering": metering_view(step.metering) if step.metering else None,
         "evidence": evidence_path(scenario, step.id) if live and step.exchanges else None,
     }
 
@@ -59,6 +93,7 @@ def summary_document(
     mode: str,
     scenarios: Sequence[ScenarioResult],
     missing_inputs: Sequence[str],
+    redactor: Redactor,
     extra_codes: Sequence[str] = (),
 ) -> dict[str, Any]:
     live = mode == "live"
@@ -81,25 +116,22 @@ def summary_document(
                 "file": s.file,
                 "outcome": s.outcome[0],
                 "reason_code": s.outcome[1],
-                "steps": [_step(s.id, step, live) for step in s.steps],
+                "steps": [_step(s.id, step, live, redactor) for step in s.steps],
             }
             for s in scenarios
         ],
     }
 
 
-def evidence_documents(run_id: str, scenarios: Sequence[ScenarioResult]) -> dict[str, dict[str, Any]]:
+def evidence_documents(run_id: str, scenarios: Sequence[ScenarioResult], redactor: Redactor
+                       ) -> dict[str, dict[str, Any]]:
     return {
         evidence_path(s.id, step.id): {
             "schema_version": 1,
             "run_id": run_id,
             "scenario": s.id,
             "step": step.id,
-            "exchanges": [
-                {"request": e.request, "response": e.response, "body": e.body, "attempts": e.attempts,
-                 "error": e.error}
-                for e in step.exchanges
-            ],
+            "exchanges": [exchange_view(e, redactor) for e in step.exchanges],
         }
         for s in scenarios
         for step in s.steps
@@ -142,5 +174,74 @@ def timings_document(
     }
 
 
-def missing_for(required: Sequence[str], inputs: Mapping[str, Any]) -> list[str]:
-    return sorted({name for name in required if not inputs[name].provided})
+def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
+    """run-manifest.json: what ran, with which tool, inputs (non-secret values only) and options."""
+    epoch = config.env.get("SOURCE_DATE_EPOCH")
+    source_date = None
+    if epoch and epoch.strip().isdigit():
+        source_date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "schema_version": 1,
+        "run_id": pre.ids.run_id,
+        "tool": {"name": "velikey-e2e", "version": runner.__version__},
+        "sdk": {"name": "velikey", "version": velikey.__version__},
+        "python": {"implementation": platform.python_implementation(),
+                   "version": ".".join(platform.python_version_tuple()[:2])},
+        "mode": config.mode,
+        "source_date": source_date,
+        "scenarios": list(pre.scenario_files),
+        "inputs": pre.shown,
+        "auth_source": pre.auth_source,
+        "options": {
+            "confirm": config.confirm,
+            "embedded": config.embedded,
+            "verify_tls": config.verify_tls,
+            "request_timeout": decimal_str(Decimal(str(config.request_timeout))),
+            "deadline": None if config.deadline is None else decimal_str(Decimal(str(config.deadline))),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Documents:
+    """Every receipt document of one run and its exit code: what ``build_receipt_set`` takes."""
+
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    timings: dict[str, Any]
+    blocker: dict[str, Any] | None
+    evidence: dict[str, dict[str, Any]]
+    exit_code: int
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult], *, started_at: datetime,
+            started: float) -> Documents:
+    """The run's documents, every value redacted by one redactor built from preflight's secrets and URLs.
+
+    ``started_at`` (wall clock) and ``started`` (``time.monotonic``) mark the run's start, for timings only.
+    """
+    redactor = Redactor(pre.secrets, pre.urls)
+    run_id, codes = pre.ids.run_id, pre.blocker_codes
+    summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=pre.missing,
+                               redactor=redactor, extra_codes=codes)
+    blocker = None
+    if summary["result"] == "manual-required":
+        blocked = [step.reason_code for s in results for step in s.steps if step.outcome == "blocked"]
+        blocker = blocker_document(run_id=run_id, missing=pre.missing, codes=[*codes, *blocked],
+                                   guidance=[redactor.text(g) for g in pre.guidance], rerun=config.rerun)
+    timings = timings_document(
+        run_id=run_id, started_at=_iso(started_at), finished_at=_iso(datetime.now(timezone.utc)),
+        duration_ms=int((time.monotonic() - started) * 1000), concurrency=config.concurrency, scenarios=results,
+    )
+    return Documents(
+        summary=summary,
+        manifest=manifest_document(config, pre),
+        timings=timings,
+        blocker=blocker,
+        evidence=evidence_documents(run_id, results, redactor) if config.live else {},
+        exit_code=exit_code(results, codes),
+    )

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from runner.receipts.canonical import decimal_str
+from runner.canonical import decimal_str
 from velikey.operations import SECRET_HEADERS as SDK_SECRET_HEADERS
 
 __all__ = ["REDACTED", "Redactor"]

@@ -1,24 +1,39 @@
-"""Receipt views of requests and answers: redacted, digested, and reproducible as a curl command.
+"""Receipt views of the engine's raw results: requests, answers, assertions, probes, messages.
 
-The views are built from ``PreparedRequest`` — the very object live mode sends — so a
-dry-run's rendered request and a live run's recorded one cannot drift apart.
+Every view is redacted here. Requests are shown from ``PreparedRequest`` — the very object
+live mode sends — so a dry-run's rendered request and a live run's recorded one cannot drift
+apart, and each is reproducible as a curl command.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
-from runner.receipts.canonical import sha256_tag
+from runner.canonical import decimal_str, sha256_tag
+from runner.engine.results import Assertion, Exchanged, Metering, Probe, Rendered, StepResult
+from runner.reasons import reason_for_error
+from runner.scenario.interpolate import MISSING
 from velikey import Exchange
-from velikey.operations import PreparedRequest
 
 from .redact import REDACTED, SECRET_HEADERS, Redactor
 
-__all__ = ["exchange_body", "request_view", "response_view"]
+__all__ = [
+    "assertion_view",
+    "exchange_body",
+    "exchange_view",
+    "message",
+    "metering_view",
+    "probe_view",
+    "request_view",
+    "response_view",
+]
 
 MAX_EVIDENCE_BODY_BYTES = 64 * 1024
+MAX_MESSAGE_CHARS = 300
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _ENV_FOR_HEADER = {"authorization": "Bearer $VELIKEY_API_KEY", "cookie": "$AXIS_SESSION_COOKIE"}
 
 
@@ -46,17 +61,12 @@ def _curl(method: str, url: str, headers: dict[str, str], body: str | None, body
     return " ".join(parts)
 
 
-def request_view(
-    request: PreparedRequest,
-    redactor: Redactor,
-    *,
-    streamed_sha256: str | None = None,
-    streamed_bytes: int = 0,
-) -> dict[str, Any]:
+def request_view(rendered: Rendered, redactor: Redactor) -> dict[str, Any]:
     """``{method, url, headers, body_sha256, body_bytes, curl}`` with secrets gone.
 
-    A streamed payload has no ``body`` in memory; its digest and length are passed in.
+    A streamed payload has no ``body`` in memory; its digest and length come with it.
     """
+    request = rendered.request
     headers = redactor.headers(request.headers)
     url = redactor.url(request.url)
     digest: str | None
@@ -68,8 +78,8 @@ def request_view(
         except ValueError:
             shown = None
     else:
-        digest = f"sha256:{streamed_sha256}" if streamed_sha256 else None
-        size, shown = streamed_bytes, None
+        digest = f"sha256:{rendered.streamed_sha256}" if rendered.streamed_sha256 else None
+        size, shown = rendered.streamed_bytes, None
     return {
         "method": request.method,
         "url": url,
@@ -97,3 +107,75 @@ def exchange_body(exchange: Exchange, redactor: Redactor) -> Any:
         return redactor.value(json.loads(exchange.body.decode("utf-8"), parse_float=Decimal))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
+
+
+def exchange_view(exchanged: Exchanged, redactor: Redactor) -> dict[str, Any]:
+    """One entry of an evidence file's ``exchanges``: request, answer, parsed body, attempts, error."""
+    exchange, error = exchanged.exchange, exchanged.error
+    return {
+        "request": request_view(exchanged.request, redactor),
+        "response": response_view(exchange) if exchange is not None else None,
+        "body": exchange_body(exchange, redactor) if exchange is not None else None,
+        "attempts": exchanged.attempts,
+        "error": None if error is None else {
+            "type": type(error).__name__,
+            "reason_code": reason_for_error(error),
+            "message": redactor.text(error.message),
+        },
+    }
+
+
+def assertion_view(assertion: Assertion, redactor: Redactor) -> dict[str, Any]:
+    return {
+        "path": assertion.path,
+        "op": assertion.op,
+        "expected": redactor.value(assertion.expected),
+        "actual": None if assertion.actual is MISSING else redactor.value(assertion.actual),
+        "passed": assertion.passed,
+        "reason_code": assertion.reason_code,
+    }
+
+
+def probe_view(probe: Probe) -> dict[str, Any]:
+    """The probe's facts as digests; an echo that is not a SHA-256 is shown as absent."""
+    echo = probe.echo_sha256.lower()
+    return {
+        "source": probe.source,
+        "bytes": probe.bytes,
+        "sha256": f"sha256:{probe.sha256}",
+        "echo_sha256": f"sha256:{echo}" if _HEX64.fullmatch(echo) else None,
+        "echo_bytes": probe.echo_bytes,
+        "matched": probe.matched,
+        "replayed": probe.replayed,
+    }
+
+
+def metering_view(metering: Metering) -> dict[str, Any]:
+    """Decimals as canonical strings; ``before`` is empty when the earlier step had no number."""
+    low, high = metering.window()
+    return {
+        "path": metering.path,
+        "before": "" if metering.before is None else decimal_str(metering.before),
+        "after": None if metering.after is None else decimal_str(metering.after),
+        "delta": None if metering.delta is None else decimal_str(metering.delta),
+        "expected_min": low,
+        "expected_max": high,
+        "settled": metering.settled,
+    }
+
+
+def _one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def message(step: StepResult, redactor: Redactor) -> str:
+    """The step's message for receipts: redacted first, then one line (a cut never halves a secret).
+
+    A failed assertion is described by the first one that failed, with its redacted operands.
+    """
+    broken = next((a for a in step.assertions if not a.passed), None)
+    if broken is None:
+        return _one_line(redactor.text(step.message))
+    shown = assertion_view(broken, redactor)
+    return _one_line(f"expected {shown['path']} {shown['op']} {shown['expected']!r}, got {shown['actual']!r}")

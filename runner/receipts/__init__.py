@@ -5,8 +5,8 @@ bytes of a run directory, ``write_receipt_set`` puts them on disk as a set, and
 ``validate_run_dir`` re-checks a directory later (``velikey-e2e validate``).
 """
 
+from runner.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag
 from runner.receipts.assemble import ReceiptSetError, build_receipt_set
-from runner.receipts.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag
 from runner.receipts.render import render_markdown
 from runner.receipts.validate import RESULT_FILE, ReceiptSchemaError, validate_document, validate_run_dir
 from runner.receipts.write import ReceiptWriteError, atomic_write_bytes, write_receipt_set

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.receipts.canonical import dumps, sha256_tag
+from runner.canonical import dumps, sha256_tag
 from runner.receipts.render import render_markdown
 from runner.receipts.validate import (
     RESULT_FILE,

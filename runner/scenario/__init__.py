@@ -1,14 +1,14 @@
 """Scenarios: the model, the strict loader (``file:line`` errors), lint and interpolation.
 
-files --load_scenarios--> LoadResult(scenarios, errors, files)
+files --load_scenarios--> LoadResult(scenarios, errors, files) --planned()--> Planned(scenario, file)
 """
 
 from __future__ import annotations
 
 from .errors import ScenarioError, SourceLocation
-from .interpolate import MISSING, InterpolationError, Reference, lookup, references, resolve
+from .interpolate import MISSING, InterpolationError, Reference, lookup, resolve
 from .lint import lint
-from .load import LoadResult, ScenarioFile, describe_files, display_path, load_scenarios
+from .load import LoadResult, Planned, ScenarioFile, display_path, load_scenarios, receipt_name
 from .model import (
     INPUT_NAMES,
     AnyStep,
@@ -37,6 +37,7 @@ __all__ = [
     "MeteringSpec",
     "MeteringStep",
     "PayloadSpec",
+    "Planned",
     "ProbeSpec",
     "ProbeStep",
     "Reference",
@@ -44,11 +45,10 @@ __all__ = [
     "ScenarioError",
     "ScenarioFile",
     "SourceLocation",
-    "describe_files",
     "display_path",
     "lint",
     "load_scenarios",
+    "receipt_name",
     "lookup",
-    "references",
     "resolve",
 ]

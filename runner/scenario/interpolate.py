@@ -27,7 +27,6 @@ __all__ = [
     "lookup",
     "parse_path",
     "parse_template",
-    "references",
     "resolve",
 ]
 
@@ -136,24 +135,6 @@ def _parse_reference(body: str) -> Reference:
     raise InterpolationError(
         text, "syntax", f"invalid reference {text!r}: use ${{inputs.NAME}} or ${{steps.STEP.SAVED}}"
     )
-
-
-def references(value: Any) -> set[Reference]:
-    """Every reference in the strings of ``value`` (dict values, list items, strings)."""
-    found: set[Reference] = set()
-    for text in _strings(value):
-        found.update(part for part in parse_template(text) if isinstance(part, Reference))
-    return found
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Mapping):
-        return [s for item in value.values() for s in _strings(item)]
-    if isinstance(value, list | tuple):
-        return [s for item in value for s in _strings(item)]
-    return []
 
 
 def resolve(value: Any, inputs: Mapping[str, str | None], saved: Mapping[str, Mapping[str, Any]]) -> Any:

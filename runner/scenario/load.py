@@ -4,8 +4,8 @@ The loader reads only the scenario files it is given, runs no code, and never ra
 bad input. A ``probe.file`` must name a regular file inside the scenario's folder: that is
 checked here (without reading it) and again by the engine when the probe runs.
 
-Paths in receipts are never absolute (DESIGN, Determinism). ``display_path`` names a
-file, in order of preference:
+A file has two names here, neither absolute, and this module is the one place both are made.
+``display_path`` names it in errors, in order of preference:
 
 1. relative to the current directory when the file is under it (``scenarios/gate.yaml``);
 2. as given, when it was given as a relative path outside it (``../other/gate.yaml``);
@@ -13,9 +13,12 @@ file, in order of preference:
    name plus the file's path inside it, or for a file argument its parent directory's
    name plus its name (``scenarios/gate.yaml``).
 
-So the usual ``run scenarios/`` from the repository root and ``run /abs/repo/scenarios``
-from elsewhere both name ``scenarios/release-gate.yaml``; the SHA-256 of the raw bytes
-pins the content whatever the name.
+Receipts must not depend on the working directory at all (``run /abs/scenarios`` and
+``cd / && run /abs/scenarios`` give the same receipts), so ``receipt_name`` is always
+``<folder argument's name>/<path inside it>``, or ``<parent>/<file>`` for a file argument.
+Either way the usual ``run scenarios/`` from the repository root and ``run /abs/repo/scenarios``
+from elsewhere both name ``scenarios/release-gate.yaml``; the SHA-256 of the raw bytes pins
+the content whatever the name.
 """
 
 from __future__ import annotations
@@ -39,11 +42,12 @@ from .validation import attach_sources, validation_errors
 __all__ = [
     "MAX_FILE_BYTES",
     "LoadResult",
+    "Planned",
     "ScenarioFile",
-    "describe_files",
     "display_path",
     "load_scenarios",
     "load_source",
+    "receipt_name",
 ]
 
 MAX_FILE_BYTES: Final = 1024 * 1024
@@ -52,15 +56,34 @@ SUFFIXES: Final = (".yaml", ".yml")
 
 @dataclass(frozen=True)
 class ScenarioFile:
-    """A scenario file: display path and SHA-256 of its bytes (for the manifest), and where it is.
+    """A scenario file: its display path, SHA-256 of its bytes, where it is, and its receipt name.
 
     ``location`` is the absolute filesystem path, for resolving ``probe.file`` against the
-    scenario's folder; it never goes into a receipt (``path`` does).
+    scenario's folder; it never goes into a receipt (``name`` does).
     """
 
     path: str
     sha256: str
     location: Path = field(compare=False)
+    name: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A valid scenario and the file it came from: what every later stage runs and reports."""
+
+    scenario: Scenario
+    source: ScenarioFile
+
+    @property
+    def file(self) -> str:
+        """The file as receipts name it."""
+        return self.source.name
+
+    @property
+    def folder(self) -> Path:
+        """The scenario's folder on disk, which confines its ``probe.file``."""
+        return self.source.location.parent
 
 
 @dataclass(frozen=True)
@@ -71,9 +94,10 @@ class LoadResult:
     errors: tuple[ScenarioError, ...]
     files: tuple[ScenarioFile, ...]
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+    def planned(self) -> tuple[Planned, ...]:
+        """Each valid scenario with its file, in load order."""
+        files = {f.path: f for f in self.files}
+        return tuple(Planned(s, files[s.source.file]) for s in self.scenarios if s.source is not None)
 
 
 @dataclass(frozen=True)
@@ -113,6 +137,16 @@ def display_path(path: Path, root: Path | None = None, cwd: Path | None = None) 
         return f"{base.name}/{inner}" if base.name else inner
     parent = absolute.parent.name
     return f"{parent}/{absolute.name}" if parent else absolute.name
+
+
+def receipt_name(location: Path, arguments: Sequence[Path | str], cwd: Path | None = None) -> str:
+    """The name receipts give the file at absolute ``location`` (see module docstring)."""
+    here = Path(os.path.normpath((cwd or Path.cwd()).absolute()))
+    for argument in arguments:
+        root = _absolute(Path(argument), here)
+        if root.is_dir() and location.is_relative_to(root):
+            return f"{root.name}/{location.relative_to(root).as_posix()}"
+    return f"{location.parent.name}/{location.name}"
 
 
 def _is_scenario_file(path: Path) -> bool:
@@ -218,7 +252,8 @@ def load_scenarios(paths: Sequence[Path | str], cwd: Path | None = None) -> Load
         if isinstance(raw, ScenarioError):
             errors.append(raw)
             continue
-        files.append(ScenarioFile(target.display, hashlib.sha256(raw).hexdigest(), target.path))
+        name = receipt_name(target.path, paths, cwd)
+        files.append(ScenarioFile(target.display, hashlib.sha256(raw).hexdigest(), target.path, name))
         scenario, found = load_source(raw, target.display)
         errors.extend(found)
         if scenario is None:
@@ -243,12 +278,3 @@ def load_scenarios(paths: Sequence[Path | str], cwd: Path | None = None) -> Load
         scenarios.append(scenario)
     return LoadResult(tuple(scenarios), tuple(errors), tuple(files))
 
-
-def describe_files(paths: Sequence[Path | str], cwd: Path | None = None) -> tuple[ScenarioFile, ...]:
-    """Display path and SHA-256 of every readable scenario file under ``paths`` (for the manifest)."""
-    described: list[ScenarioFile] = []
-    for target in _expand(paths, cwd)[0]:
-        raw = _read(target)
-        if isinstance(raw, bytes):
-            described.append(ScenarioFile(target.display, hashlib.sha256(raw).hexdigest(), target.path))
-    return tuple(described)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from runner.receipts.canonical import sha256_tag
+from runner.canonical import sha256_tag
 
 RUN_ID = "run-0123456789abcdef"
 DIGEST = sha256_tag(b"")

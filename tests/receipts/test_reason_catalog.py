@@ -10,8 +10,8 @@ import pytest
 
 from runner import reasons
 from runner._resources import schemas_dir
+from runner.canonical import dumps
 from runner.reasons import CATALOG, UnmappedErrorError, catalog_json, reason_for_error, render_catalog_text
-from runner.receipts.canonical import dumps
 from velikey import exceptions as sdk
 
 DESIGN_CODES = """ok dry_run_planned auth_missing auth_invalid auth_forbidden axis_auth_schema_mismatch

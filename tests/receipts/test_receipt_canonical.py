@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.receipts.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag
+from runner.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag
 
 json_trees = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),

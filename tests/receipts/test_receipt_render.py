@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner.reasons import CATALOG
 from runner.receipts.render import md_cell, md_code, render_markdown
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_verdict_comes_first(docs: dict[str, Any]) -> None:
@@ -57,8 +61,27 @@ def test_dry_run_shows_readiness(blocked: dict[str, Any], docs: dict[str, Any]) 
     assert "Every live input the selected scenarios need is present." in render_markdown(docs["summary"])
 
 
-def test_deterministic(docs: dict[str, Any]) -> None:
-    assert render_markdown(docs["summary"]) == render_markdown(docs["summary"])
+def _reversed(value: Any) -> Any:
+    """The same JSON value with every object's keys in reverse order (a copy, not the same objects)."""
+    if isinstance(value, dict):
+        return {key: _reversed(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reversed(item) for item in value]
+    return value
+
+
+def test_deterministic_whatever_the_key_order(docs: dict[str, Any], blocked: dict[str, Any]) -> None:
+    for summary in (docs["summary"], blocked["summary"]):
+        reordered = _reversed(summary)
+        assert list(reordered) != list(summary)
+        assert render_markdown(reordered) == render_markdown(summary)
+
+
+@pytest.mark.parametrize("run_dir", [REPO / "tests" / "golden" / "live", REPO / "tests" / "golden" / "dry-run",
+                                     REPO / "receipts" / "example"])
+def test_the_checked_in_markdown_is_the_render_of_its_json(run_dir: Path) -> None:
+    summary = json.loads((run_dir / "SUMMARY.json").read_text(encoding="utf-8"))
+    assert render_markdown(summary).encode("utf-8") == (run_dir / "SUMMARY.md").read_bytes()
 
 
 def test_missing_field_is_an_error_not_an_empty_cell(docs: dict[str, Any]) -> None:

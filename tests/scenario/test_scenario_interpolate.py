@@ -16,7 +16,6 @@ from runner.scenario.interpolate import (
     lookup,
     parse_path,
     parse_template,
-    references,
     resolve,
 )
 
@@ -52,7 +51,7 @@ def test_escape_and_lone_dollars() -> None:
     assert resolve("$${inputs.policy_id}", INPUTS, SAVED) == "${inputs.policy_id}"
     assert resolve("cost: $5, $$ and $}", INPUTS, SAVED) == "cost: $5, $$ and $}"
     assert resolve("$${x} ${inputs.policy_id}", INPUTS, SAVED) == "${x} pol-1"
-    assert references("$${inputs.nope}") == set()
+    assert parse_template("$${inputs.nope}") == ("${inputs.nope}",)  # escaped: text, not a reference
 
 
 def test_walks_containers_but_not_keys() -> None:
@@ -88,13 +87,10 @@ def test_unresolvable_references_raise_with_the_reference(template: str, kind: s
     assert info.value.reference.startswith("${")
 
 
-def test_references_lists_every_reference() -> None:
-    value = {"a": "${inputs.policy_id}", "b": ["x ${steps.plan.plan_id} ${inputs.base_url}"], "c": 5}
-    assert references(value) == {
-        ("inputs", "policy_id", None),
-        ("steps", "plan", "plan_id"),
-        ("inputs", "base_url", None),
-    }
+def test_parse_template_finds_every_reference() -> None:
+    assert parse_template("x ${steps.plan.plan_id} ${inputs.base_url}") == (
+        "x ", Reference("steps", "plan", "plan_id"), " ", Reference("inputs", "base_url", None),
+    )
     assert str(Reference("steps", "plan", "plan_id")) == "${steps.plan.plan_id}"
     assert parse_template("a${inputs.x}b") == ("a", Reference("inputs", "x", None), "b")
 

@@ -16,10 +16,10 @@ from runner.scenario import (
     ProbeStep,
     ScenarioError,
     SourceLocation,
-    describe_files,
     display_path,
     lint,
     load_scenarios,
+    receipt_name,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,11 +134,16 @@ def test_same_name_from_any_working_directory(tmp_path: Path) -> None:
     assert from_elsewhere.files[0].location.is_absolute()
 
 
-def test_describe_files_gives_paths_and_digests(tmp_path: Path) -> None:
-    write(tmp_path, b"id: x\n", "a.yaml")
-    assert [(f.path, f.sha256) for f in describe_files([tmp_path], cwd=tmp_path)] == [
-        ("a.yaml", hashlib.sha256(b"id: x\n").hexdigest())
-    ]
+def test_receipt_names_come_from_the_argument_not_the_working_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "deep" / "scenarios"
+    folder.mkdir(parents=True)
+    gate = folder / "gate.yaml"
+    gate.write_bytes(b"id: x\n")
+    for cwd in (tmp_path, folder, tmp_path / "deep"):
+        assert receipt_name(gate, [folder], cwd=cwd) == "scenarios/gate.yaml"
+        assert receipt_name(gate, [gate], cwd=cwd) == "scenarios/gate.yaml"
+    assert receipt_name(gate, [Path("scenarios")], cwd=tmp_path / "deep") == "scenarios/gate.yaml"
+    assert receipt_name(gate, [tmp_path], cwd=folder) == f"{tmp_path.name}/deep/scenarios/gate.yaml"
 
 
 def test_scenario_error_formats() -> None:

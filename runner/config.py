@@ -1,0 +1,52 @@
+"""What a run depends on, as the CLI freezes it, and the error for input that cannot run.
+
+Below every stage: preflight reads the inputs and options, the evidence stage records them
+in the manifest, the pipeline hands the config from stage to stage.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["InputError", "Progress", "RunConfig"]
+
+# Called as each step finishes, with the scenario id and the engine's ``StepResult`` (completion
+# order): for progress display only, never for receipts.
+Progress = Callable[[str, Any], None]
+
+
+class InputError(Exception):
+    """Bad scenarios, flags or input files: exit 2, nothing run. ``problems`` are one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run depends on, parsed and frozen by the CLI."""
+
+    paths: tuple[Path, ...]
+    mode: str
+    flags: Mapping[str, str | None] = field(default_factory=dict)
+    out: Path | None = None
+    embedded: bool = False
+    confirm: bool = False
+    concurrency: int = 4
+    request_timeout: float = 30.0
+    deadline: float | None = None
+    verify_tls: bool = True
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    rerun: str = "velikey-e2e run --live"
+    receipts_root: Path = Path("receipts")
+    max_retries: int = 3
+    progress: Progress | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.mode == "live"

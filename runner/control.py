@@ -1,0 +1,132 @@
+"""The one owner of stopping: the stop switch and its reason, the run deadline, signals and exit 130.
+
+A process meets stops in three phases, all handled here:
+
+1. while Python loads the runner (``loading``), SIGINT and SIGTERM are held: a KeyboardInterrupt
+   raised inside an import can surface as another library's error (pydantic-core wraps it in a
+   SchemaError). One that arrived meanwhile is delivered as the mask lifts and ends the process
+   with exit 130 and no receipts; SIGTERM behaves as Ctrl-C, and an inherited "ignore SIGINT" is
+   undone, so a release gate is always stoppable;
+2. before the steps run (preflight, the embedded server's start), a stop is a KeyboardInterrupt
+   that the CLI turns into ``exit_interrupted``: nothing was written;
+3. while the steps run (``Control.armed``), SIGINT, SIGTERM and the deadline set the stop reason
+   once and tell the listeners (the engine cancels its scenarios): the step in flight fails with
+   that reason and the run ends in a complete receipt set. Until the run returns, a further stop
+   is too late to matter, so a second Ctrl-C cannot tear a receipt set in half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal, NoReturn
+
+from runner import exits
+
+__all__ = ["STOPS", "Control", "StopReason", "exit_interrupted", "handlers_restored", "loading"]
+
+STOPS = (signal.SIGINT, signal.SIGTERM)
+StopReason = Literal["interrupted", "timeout"]
+
+
+def exit_interrupted() -> NoReturn:
+    """Exit 130 for an interruption before any receipt was written.
+
+    ``os._exit`` after flushing: CPython turns a KeyboardInterrupt that passed through exec'd code
+    into death by SIGINT at interpreter exit, whatever ``sys.exit`` asked for.
+    """
+    sys.stderr.write("interrupted before the run started: no receipts written\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exits.INTERRUPTED)
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while the body imports the runner (phase 1 of the module docstring)."""
+    # Both stops raise KeyboardInterrupt, even when the parent left SIGINT ignored (a background job
+    # of a non-interactive shell, as CI runners start them).
+    for sig in STOPS:
+        signal.signal(sig, signal.default_int_handler)
+    maskable = hasattr(signal, "pthread_sigmask")
+    if maskable:
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(STOPS))
+    try:
+        yield
+        if maskable:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, set(STOPS))
+    except KeyboardInterrupt:
+        exit_interrupted()
+
+
+@contextmanager
+def handlers_restored() -> Iterator[None]:
+    """Give the process back its SIGINT/SIGTERM handlers after a run (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[signal.Signals, Any] = {sig: signal.getsignal(sig) for sig in STOPS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _too_late(signum: int, frame: object) -> None:
+    """A stop after the steps ended changes nothing: the receipts are (being) written and stand."""
+
+
+class Control:
+    """A run's stop switch: set once (the first stop's reason wins), by a signal or the deadline."""
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.deadline = deadline
+        self._stopped = threading.Event()
+        self._reason: StopReason | None = None
+        self._listeners: list[Callable[[StopReason], None]] = []
+
+    @property
+    def reason(self) -> StopReason | None:
+        """Why the run was stopped; None while it is not."""
+        return self._reason if self._stopped.is_set() else None
+
+    def on_stop(self, listener: Callable[[StopReason], None]) -> None:
+        """Call ``listener(reason)`` when the run is stopped (the engine cancels its scenarios)."""
+        self._listeners.append(listener)
+
+    def stop(self, reason: StopReason) -> None:
+        """Stop the run with ``reason``; later stops change nothing."""
+        if self._stopped.is_set():
+            return
+        self._reason = reason
+        self._stopped.set()
+        for listener in self._listeners:
+            listener(reason)
+
+    @contextmanager
+    def armed(self) -> Iterator[None]:
+        """Route SIGINT/SIGTERM and the deadline to ``stop`` on the running loop (phase 3)."""
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in STOPS:
+            try:
+                loop.add_signal_handler(sig, self.stop, "interrupted")
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+                pass
+        timer = loop.call_later(self.deadline, self.stop, "timeout") if self.deadline else None
+        try:
+            yield
+        finally:
+            if timer:
+                timer.cancel()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+                # Until the run returns (loop teardown, the embedded server's stop), a stop is too late to matter.
+                signal.signal(sig, _too_late)

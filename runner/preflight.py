@@ -1,0 +1,148 @@
+"""Preflight: every input, the run's ids, the session and what blocks a live run, before any step.
+
+Inputs come from flags, the environment and (``--embedded``) the reference server, which is
+imported only here and only then. A live run opens the SDK client and resolves its auth once;
+a failure to authenticate is a blocker with guidance, not a crash. What the redactor needs
+(the secret values and the live URLs) leaves here as data: the evidence stage builds the
+redactor, so raw values never meet a receipt before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from random import Random
+from typing import Any
+
+from runner.config import RunConfig
+from runner.ids import RunIds
+from runner.inputs import INPUTS, ResolvedInput, auth_kind, resolve_inputs
+from runner.reasons import reason_for_error
+from runner.scenario.load import Planned
+from velikey import AegisClient, RetryPolicy
+from velikey.exceptions import VeliKeyError
+from velikey.operations import SECRET_ENV as SDK_SECRET_ENV
+
+__all__ = ["SECRET_ENV", "Embedded", "Preflight", "embedded_server", "preflight"]
+
+# The SDK's secret env values, plus the rollback token, which only the runner reads.
+SECRET_ENV = (*SDK_SECRET_ENV, "AEGIS_ROLLBACK_TOKEN")
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """The reference server a run started for itself: every input, and the session it hands out."""
+
+    inputs: dict[str, str] = field(repr=False)
+    cookie: str = field(repr=False)
+
+
+@contextmanager
+def embedded_server(enabled: bool) -> Iterator[Embedded | None]:
+    """Start the reference server for the run (``--embedded``) and take every input from it."""
+    if not enabled:
+        yield None
+        return
+    from velikey.testing import ReferenceServer
+
+    with ReferenceServer() as server:
+        yield Embedded(
+            {"base_url": server.base_url, "payload_url": server.payload_url,
+             "policy_id": server.first_active_policy_id, "session": server.session_cookie},
+            server.session_cookie,
+        )
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What preflight established. ``live`` says whether steps send; a blocked live run sends nothing."""
+
+    ids: RunIds
+    scenario_files: tuple[dict[str, str], ...]
+    shown: dict[str, dict[str, Any]]
+    values: Mapping[str, str | None] = field(repr=False)
+    missing: tuple[str, ...]
+    blocker_codes: tuple[str, ...]
+    auth_source: str | None
+    auth_header: str
+    live: bool
+    blocked: bool
+    # Raw: may hold secrets until the evidence stage's redactor has seen them.
+    guidance: tuple[str, ...] = field(repr=False)
+    secrets: tuple[str | None, ...] = field(repr=False)
+    urls: Mapping[str, str] = field(repr=False)
+    client: AegisClient | None = field(default=None, repr=False)
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+
+def shown_inputs(inputs: Mapping[str, ResolvedInput]) -> dict[str, dict[str, Any]]:
+    """Non-secret input values as the manifest shows them; embedded ones by origin (their port varies)."""
+    shown = {}
+    for name, value in inputs.items():
+        secret = INPUTS[name].secret
+        by_origin = value.source == "embedded" and name != "policy_id"
+        visible = None if secret or not value.provided else ("embedded" if by_origin else value.value)
+        shown[name] = {"provided": value.provided, "source": value.source, "value": visible}
+    return shown
+
+
+def _scenario_files(planned: Sequence[Planned]) -> tuple[dict[str, str], ...]:
+    return tuple({"id": p.scenario.id, "file": p.file, "sha256": f"sha256:{p.source.sha256}"} for p in planned)
+
+
+def _missing(planned: Sequence[Planned], inputs: Mapping[str, ResolvedInput]) -> tuple[str, ...]:
+    required = {"base_url", *(need for p in planned for need in p.scenario.needs)}
+    return tuple(sorted(name for name in required if not inputs[name].provided))
+
+
+async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None) -> Preflight:
+    """Resolve inputs and auth for ``planned`` and decide the blockers; never raises for the system under test."""
+    inputs = resolve_inputs(config.env, config.flags, embedded.inputs if embedded else None)
+    shown = shown_inputs(inputs)
+    files = _scenario_files(planned)
+    ids = RunIds.for_plan(
+        {"scenarios": list(files), "inputs": {k: v["value"] for k, v in shown.items()}, "confirm": config.confirm},
+        config.mode,
+    )
+    missing = _missing(planned, inputs)
+    values = {name: value.value for name, value in inputs.items() if name != "session"}
+    urls = {values["base_url"] or "": "AXIS_BASE_URL", values.get("payload_url") or "": "SDK_E2E_PAYLOAD_URL"}
+    secrets = [config.env.get(name) for name in SECRET_ENV] + [embedded.cookie if embedded else None]
+
+    client: AegisClient | None = None
+    auth_source = "embedded" if embedded else auth_kind(config.env)
+    codes: list[str] = []
+    guidance: list[str] = []
+    if config.live and not missing:
+        client = AegisClient(
+            session_cookie=embedded.cookie if embedded else None,
+            base_url=str(values["base_url"]),
+            timeout=config.request_timeout,
+            verify_ssl=config.verify_tls,
+            env=config.env,
+            retry_policy=RetryPolicy(max_retries=config.max_retries, rng=Random(ids.run_id)),
+        )
+        try:
+            await client.resolve_auth()
+        except VeliKeyError as exc:
+            codes.append(reason_for_error(exc))
+            guidance.append(str(exc))
+        secrets += list(client.redaction_values())
+        if not embedded:
+            auth_source = client.auth_source or auth_source
+    # The header the requests carry (dry-run: the one the environment's auth source would give).
+    uses_api_key = client.uses_api_key if client else auth_kind(config.env) == "VELIKEY_API_KEY"
+    blocked = config.live and bool(missing or codes)
+    if blocked:
+        # Every missing input's code reaches the result receipt, not only the one the steps carry.
+        codes += [INPUTS[name].reason for name in missing]
+    return Preflight(
+        ids=ids, scenario_files=files, shown=shown, values=values, missing=missing, blocker_codes=tuple(codes),
+        auth_source=auth_source, auth_header="Authorization" if uses_api_key else "Cookie",
+        live=config.live and not blocked, blocked=blocked, guidance=tuple(guidance), secrets=tuple(secrets),
+        urls=urls, client=client,
+    )

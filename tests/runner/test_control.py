@@ -1,0 +1,49 @@
+"""``runner.control`` owns stopping: the first stop's reason wins; signals and the deadline go through it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from runner.control import Control, StopReason, handlers_restored
+
+
+def test_the_first_stop_wins_and_listeners_hear_it_once() -> None:
+    control = Control()
+    heard: list[StopReason] = []
+    control.on_stop(heard.append)
+    assert control.reason is None
+    control.stop("timeout")
+    control.stop("interrupted")
+    assert control.reason == "timeout" and heard == ["timeout"]
+
+
+def test_the_deadline_stops_the_run_with_timeout() -> None:
+    async def go() -> StopReason | None:
+        control = Control(deadline=0.01)
+        stopped = asyncio.Event()
+        control.on_stop(lambda reason: stopped.set())
+        with control.armed():
+            await stopped.wait()
+        return control.reason
+
+    assert asyncio.run(go()) == "timeout"
+
+
+def test_sigint_while_armed_is_a_stop_then_too_late_then_the_old_handler_is_back() -> None:
+    before = signal.getsignal(signal.SIGINT)
+
+    async def go() -> StopReason | None:
+        control = Control()
+        stopped = asyncio.Event()
+        control.on_stop(lambda reason: stopped.set())
+        with control.armed():
+            os.kill(os.getpid(), signal.SIGINT)
+            await stopped.wait()
+        os.kill(os.getpid(), signal.SIGINT)  # after the steps: changes nothing, raises nothing
+        return control.reason
+
+    with handlers_restored():
+        assert asyncio.run(go()) == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is before
