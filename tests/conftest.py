@@ -1,4 +1,11 @@
-"""Fixtures every test folder shares."""
+"""Fixtures every test folder shares: one reference server for the session, fresh ones on demand.
+
+A server stops in about 0.2 s (uvicorn's shutdown), so a fresh server per test adds up; tests
+whose point is not a fresh tenant share ``shared_server``. What runs on it must leave the tenant
+as every other reader expects seed 0 to look: reads, logins, plans, dry runs, refused requests
+and key-less telemetry only. A test that ingests, applies or rolls back for real, or asserts on
+absolute ``/__ref/state`` counts, starts its own with ``start_server``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,13 @@ from typing import Any
 import pytest
 
 from velikey.testing import ReferenceServer, ServerConfig
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[ReferenceServer]:
+    """The session's default reference server (seed 0), for tests that leave its tenant as they found it."""
+    with ReferenceServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -166,7 +166,9 @@ WHOLE = [
     lambda t: t + "---\nid: second\n",
     lambda t: "%TAG !p! tag:yaml.org,2002:python/\n---\n" + t.replace("title: ", "title: !p!object/apply:os.system "),
     lambda t: t + "extra: &a [1]\nmore: *a\n",
-    lambda t: t + "steps: " + "[" * 3000 + "\n",
+    # Past the recursion limit for any recursive composer (it takes 3 frames a level), so only the
+    # depth cap keeps it out; not 3000, which costs PyYAML's scanner 0.4 s a parse (quadratic here).
+    lambda t: t + "steps: " + "[" * 500 + "\n",
     lambda t: t.replace("  - id: plan", "  - <<: {id: x}\n    id: plan"),
     lambda t: t.replace("needs:", "needs: [session]\nneeds:"),
     lambda t: t.replace("\n", "\n\t", 1),
@@ -739,7 +741,7 @@ def test_a_content_length_longer_than_the_body_held_open_times_out() -> None:
     with RawServer(handle) as server:
         started = time.monotonic()
         with pytest.raises(TimeoutError):
-            _health(server.base_url, timeout=0.5)
+            _health(server.base_url, timeout=0.25)
     assert time.monotonic() - started < 5
 
 
@@ -766,13 +768,15 @@ def test_broken_http_is_a_transport_error(answer: bytes) -> None:
 def test_a_trickling_answer_is_bounded_by_the_request_timeout() -> None:
     def trickle(request: RawRequest, conn: socket.socket) -> None:
         conn.sendall(head(200, content_type="application/json", content_length=1000))
-        while not server.stopped.wait(0.2):
+        while not server.stopped.wait(0.1):
             conn.sendall(b" ")
 
     with RawServer(trickle) as server:
 
+        # A byte every 0.1 s never trips a per-read timeout; only a bound on the whole request
+        # ends both attempts (2 x 0.5 s) before the outer 4 s.
         async def call() -> None:
-            async with _client(server.base_url, timeout=1.0) as client:
+            async with _client(server.base_url, timeout=0.5) as client:
                 await asyncio.wait_for(client.get_health(), 4)
 
         with pytest.raises(TimeoutError):  # velikey's, not asyncio's

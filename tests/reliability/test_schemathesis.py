@@ -5,7 +5,8 @@ the reference server must satisfy it: no 5xx, every answer in its documented sta
 shape, invalid input refused with a 4xx, valid input accepted, auth enforced. schemathesis
 runs as its own CLI in a subprocess (its engine, all four phases, its warnings kept out of
 this process), bounded to 25 examples per operation with a fixed seed, one worker (the
-stateful phase changes the tenant, so order must not vary), in about ten seconds.
+stateful phase changes the tenant, so order must not vary), in about fifteen seconds: in the
+slow suite (``.ci/run``, ``make test-all``), not in ``make test``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pytest
 
 from velikey.testing import ReferenceServer
 from velikey.testing._openapi import SCHEMA_PATH
+
+pytestmark = pytest.mark.slow
 
 # A dev dependency; without it this says so in the summary (-ra) instead of failing obscurely.
 pytest.importorskip("schemathesis", reason="schemathesis is a dev dependency: pip install -e '.[dev]'")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -211,12 +212,18 @@ def test_ctrl_c_during_a_live_run_is_exit_130_with_complete_receipts(start_serve
 # validate ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def dry_run_dir(tmp_path: Path) -> Path:
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def dry_run_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dry run for the module; the tests below damage copies of it."""
+    out = tmp_path_factory.mktemp("dry-run") / "run"
     assert invoke("run", RELEASE_GATE, "--dry-run", "--out", out).exit_code == 0
     assert_valid_receipts(out)
     return out
+
+
+@pytest.fixture
+def dry_run_dir(dry_run_set: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(dry_run_set, tmp_path / "run"))
 
 
 def test_validate_accepts_an_untouched_set(dry_run_dir: Path) -> None:

@@ -16,6 +16,7 @@ import json
 import re
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -148,10 +149,13 @@ def test_locale_does_not_matter(baseline: Callable[[str], Path], tmp_path: Path,
 
 
 def _concurrency_pair(folder: Path, mode: str, tmp_path: Path) -> tuple[Path, Path]:
-    one, eight = (
-        run_receipts(folder, tmp_path / f"concurrency-{n}", mode, cwd=tmp_path, extra=["--concurrency", str(n)])
-        for n in (1, 8)
-    )
+    """The two CLI runs side by side: separate processes with their own servers, so nothing is shared."""
+
+    def at(n: int) -> Path:
+        return run_receipts(folder, tmp_path / f"concurrency-{n}", mode, cwd=tmp_path, extra=["--concurrency", str(n)])
+
+    with ThreadPoolExecutor(2) as pool:
+        one, eight = pool.map(at, (1, 8))
     assert len(json.loads(read_set(one)["SUMMARY.json"])["scenarios"]) == 6
     return one, eight
 

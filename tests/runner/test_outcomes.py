@@ -265,13 +265,12 @@ def test_dry_run_needs_no_credentials_and_opens_no_socket(no_network: list[Any],
 
 
 def test_the_socket_guard_would_catch_a_live_run(
-    no_network: list[Any], start_server: StartServer, tmp_path: Path
+    no_network: list[Any], shared_server: ReferenceServer, tmp_path: Path
 ) -> None:
     """The dry-run test above proves something: with the same guard, a live run cannot reach the server."""
-    server = start_server()
     out = tmp_path / "run"
     check_outcome(
-        run_live(server, out, scenario("usage-only.yaml"), max_retries=0),
+        run_live(shared_server, out, scenario("usage-only.yaml"), max_retries=0),
         out,
         exit_code=1,
         result="fail",

@@ -1,25 +1,12 @@
-"""Fixtures for the SDK's live tests: reference servers on real loopback sockets (uvicorn).
-
-Tests that only read, or authenticate in different ways against the default tenant, share
-one server for the session; tests that need faults, other credentials or a clean effect
-ledger start their own with ``start_server`` (stopped after the test).
-"""
+"""Fixtures for the SDK's live tests (the servers, ``shared_server`` and ``start_server``, are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from velikey import RetryPolicy
-from velikey.testing import ReferenceServer
-
-
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[ReferenceServer]:
-    """One default reference server (seed 0) shared by tests that do not need a fresh state."""
-    with ReferenceServer() as server:
-        yield server
 
 
 @pytest.fixture

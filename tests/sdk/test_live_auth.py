@@ -53,70 +53,71 @@ def storage_state(server: ReferenceServer, session_value: str) -> str:
     )
 
 
-def test_session_cookie_bare_value(live_server: ReferenceServer) -> None:
-    env = {"AXIS_SESSION_COOKIE": live_server.config.session_token}
-    assert asyncio.run(list_policies(live_server, env)) == (2, "AXIS_SESSION_COOKIE")
+def test_session_cookie_bare_value(shared_server: ReferenceServer) -> None:
+    env = {"AXIS_SESSION_COOKIE": shared_server.config.session_token}
+    assert asyncio.run(list_policies(shared_server, env)) == (2, "AXIS_SESSION_COOKIE")
 
 
-def test_session_cookie_full_header_among_other_cookies(live_server: ReferenceServer) -> None:
-    env = {"AXIS_SESSION_COOKIE": f"theme=dark; {live_server.session_cookie}; next-auth.callback-url=%2F"}
-    assert asyncio.run(list_policies(live_server, env)) == (2, "AXIS_SESSION_COOKIE")
+def test_session_cookie_full_header_among_other_cookies(shared_server: ReferenceServer) -> None:
+    env = {"AXIS_SESSION_COOKIE": f"theme=dark; {shared_server.session_cookie}; next-auth.callback-url=%2F"}
+    assert asyncio.run(list_policies(shared_server, env)) == (2, "AXIS_SESSION_COOKIE")
 
 
-def test_session_token(live_server: ReferenceServer) -> None:
-    env = {"AXIS_SESSION_TOKEN": live_server.config.session_token}
-    assert asyncio.run(list_policies(live_server, env)) == (2, "AXIS_SESSION_TOKEN")
+def test_session_token(shared_server: ReferenceServer) -> None:
+    env = {"AXIS_SESSION_TOKEN": shared_server.config.session_token}
+    assert asyncio.run(list_policies(shared_server, env)) == (2, "AXIS_SESSION_TOKEN")
 
 
-def test_cookie_file_raw_text(live_server: ReferenceServer, tmp_path: Path) -> None:
+def test_cookie_file_raw_text(shared_server: ReferenceServer, tmp_path: Path) -> None:
     path = tmp_path / "axis.cookie"
-    path.write_text(live_server.session_cookie + "\n", encoding="utf-8")
+    path.write_text(shared_server.session_cookie + "\n", encoding="utf-8")
     env = {"AXIS_SESSION_COOKIE_FILE": str(path)}
-    assert asyncio.run(list_policies(live_server, env)) == (2, "AXIS_SESSION_COOKIE_FILE")
+    assert asyncio.run(list_policies(shared_server, env)) == (2, "AXIS_SESSION_COOKIE_FILE")
 
 
-def test_cookie_file_playwright_storage_state(live_server: ReferenceServer, tmp_path: Path) -> None:
+def test_cookie_file_playwright_storage_state(shared_server: ReferenceServer, tmp_path: Path) -> None:
     path = tmp_path / "axis.owner.velikey.storage.json"
-    path.write_text(storage_state(live_server, live_server.config.session_token), encoding="utf-8")
+    path.write_text(storage_state(shared_server, shared_server.config.session_token), encoding="utf-8")
     env = {"AXIS_SESSION_COOKIE_FILE": str(path)}
-    assert asyncio.run(list_policies(live_server, env)) == (2, "AXIS_SESSION_COOKIE_FILE")
+    assert asyncio.run(list_policies(shared_server, env)) == (2, "AXIS_SESSION_COOKIE_FILE")
 
 
-def test_cookie_command_printing_the_cookie(live_server: ReferenceServer) -> None:
-    env = {"AXIS_SESSION_COOKIE_COMMAND": python_command(f"print({live_server.config.session_token!r})")}
-    assert asyncio.run(list_policies(live_server, env)) == (2, "AXIS_SESSION_COOKIE_COMMAND")
+def test_cookie_command_printing_the_cookie(shared_server: ReferenceServer) -> None:
+    env = {"AXIS_SESSION_COOKIE_COMMAND": python_command(f"print({shared_server.config.session_token!r})")}
+    assert asyncio.run(list_policies(shared_server, env)) == (2, "AXIS_SESSION_COOKIE_COMMAND")
 
 
-def test_cookie_command_failing_is_a_source_error_before_any_request(live_server: ReferenceServer) -> None:
-    before = live_server.state()["requests"].get("GET /api/policies", 0)
+def test_cookie_command_failing_is_a_source_error_before_any_request(shared_server: ReferenceServer) -> None:
+    before = shared_server.state()["requests"].get("GET /api/policies", 0)
     env = {"AXIS_SESSION_COOKIE_COMMAND": python_command("import sys; sys.exit(3)")}
     with pytest.raises(exc.AuthSourceError) as caught:
-        asyncio.run(list_policies(live_server, env))
+        asyncio.run(list_policies(shared_server, env))
     assert caught.value.source == "AXIS_SESSION_COOKIE_COMMAND"
     assert "exited with code 3" in str(caught.value)
-    assert live_server.state()["requests"].get("GET /api/policies", 0) == before
+    assert shared_server.state()["requests"].get("GET /api/policies", 0) == before
 
 
-def test_slow_cookie_command_is_bounded_by_the_client_timeout(live_server: ReferenceServer) -> None:
+def test_slow_cookie_command_is_bounded_by_the_client_timeout(shared_server: ReferenceServer) -> None:
     env = {"AXIS_SESSION_COOKIE_COMMAND": python_command("import time; time.sleep(30); print('late')")}
     started = time.monotonic()
     with pytest.raises(exc.AuthSourceError) as caught:
-        asyncio.run(list_policies(live_server, env, timeout=0.5))
+        asyncio.run(list_policies(shared_server, env, timeout=0.5))
     assert time.monotonic() - started < 3.0
     assert caught.value.source == "AXIS_SESSION_COOKIE_COMMAND"
     assert "timed out" in str(caught.value)
 
 
-def test_api_key_env_is_sent_as_bearer(live_server: ReferenceServer) -> None:
+def test_api_key_env_is_sent_as_bearer(shared_server: ReferenceServer) -> None:
     async def scenario() -> tuple[int, str | None, bool]:
-        async with AegisClient(base_url=live_server.base_url, env={"VELIKEY_API_KEY": live_server.config.api_key}) as c:
+        env = {"VELIKEY_API_KEY": shared_server.config.api_key}
+        async with AegisClient(base_url=shared_server.base_url, env=env) as c:
             return len(await c.policies.list()), c.auth_source, c.uses_api_key
 
     assert asyncio.run(scenario()) == (2, "VELIKEY_API_KEY", True)
 
 
-def test_api_key_argument(live_server: ReferenceServer) -> None:
-    assert asyncio.run(list_policies(live_server, {}, api_key=live_server.config.api_key)) == (2, "api_key")
+def test_api_key_argument(shared_server: ReferenceServer) -> None:
+    assert asyncio.run(list_policies(shared_server, {}, api_key=shared_server.config.api_key)) == (2, "api_key")
 
 
 def test_credentials_bootstrap_mints_a_session(start_server: Callable[..., ReferenceServer]) -> None:
@@ -165,10 +166,10 @@ def test_concurrent_first_calls_bootstrap_once(start_server: Callable[..., Refer
     assert server.state()["requests"]["POST /api/auth/callback/credentials"] == 1
 
 
-def test_credentials_bootstrap_wrong_password(live_server: ReferenceServer) -> None:
-    env = {"AXIS_AUTH_EMAIL": live_server.config.email, "AXIS_AUTH_PASSWORD": "not-the-password"}
+def test_credentials_bootstrap_wrong_password(shared_server: ReferenceServer) -> None:
+    env = {"AXIS_AUTH_EMAIL": shared_server.config.email, "AXIS_AUTH_PASSWORD": "not-the-password"}
     with pytest.raises(exc.AuthenticationError) as caught:
-        asyncio.run(list_policies(live_server, env))
+        asyncio.run(list_policies(shared_server, env))
     assert caught.value.status == 401
     assert "credentials bootstrap" in str(caught.value)
 
@@ -182,16 +183,16 @@ def test_credentials_bootstrap_against_a_stale_auth_schema(start_server: Callabl
     assert "GET /api/policies" not in server.state()["requests"], "nothing is sent without a session"
 
 
-def test_wrong_session_cookie_is_an_authentication_error(live_server: ReferenceServer) -> None:
+def test_wrong_session_cookie_is_an_authentication_error(shared_server: ReferenceServer) -> None:
     with pytest.raises(exc.AuthenticationError) as caught:
-        asyncio.run(list_policies(live_server, {"AXIS_SESSION_COOKIE": "expired-session"}))
+        asyncio.run(list_policies(shared_server, {"AXIS_SESSION_COOKIE": "expired-session"}))
     assert caught.value.status == 401
     assert caught.value.attempts == 1, "a 401 is not retried"
 
 
-def test_no_source_is_auth_missing_but_health_needs_none(live_server: ReferenceServer) -> None:
+def test_no_source_is_auth_missing_but_health_needs_none(shared_server: ReferenceServer) -> None:
     async def scenario() -> dict[str, object]:
-        async with AegisClient(base_url=live_server.base_url, env={}) as client:
+        async with AegisClient(base_url=shared_server.base_url, env={}) as client:
             health = await client.get_health()
             with pytest.raises(exc.AuthMissingError):
                 await client.policies.list()

@@ -75,30 +75,30 @@ def test_example_is_verbatim_from_the_seed(path: Path) -> None:
     assert digest == recorded.group(1), f"{path.name} was edited; restore the seed's code"
 
 
-def test_minimal_working_example(live_server: ReferenceServer, tmp_path: Path) -> None:
-    done = run_example(MINIMAL, tmp_path, **server_env(live_server))
+def test_minimal_working_example(shared_server: ReferenceServer, tmp_path: Path) -> None:
+    done = run_example(MINIMAL, tmp_path, **server_env(shared_server))
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines() == ["health: ok", "policies: 2", "telemetry_gb: 12.5"]
 
 
-def test_minimal_working_example_with_a_bare_cookie_value(live_server: ReferenceServer, tmp_path: Path) -> None:
-    env = {**server_env(live_server), "AXIS_SESSION_COOKIE": live_server.config.session_token}
+def test_minimal_working_example_with_a_bare_cookie_value(shared_server: ReferenceServer, tmp_path: Path) -> None:
+    env = {**server_env(shared_server), "AXIS_SESSION_COOKIE": shared_server.config.session_token}
     done = run_example(MINIMAL, tmp_path, **env)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines() == ["health: ok", "policies: 2", "telemetry_gb: 12.5"]
 
 
-def test_production_pattern(live_server: ReferenceServer, tmp_path: Path) -> None:
-    done = run_example(PRODUCTION, tmp_path, **server_env(live_server))
+def test_production_pattern(shared_server: ReferenceServer, tmp_path: Path) -> None:
+    done = run_example(PRODUCTION, tmp_path, **server_env(shared_server))
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines() == ["overall_score: 100"]
 
 
 def test_production_pattern_reports_a_typed_error_without_the_cookie(
-    live_server: ReferenceServer, tmp_path: Path
+    shared_server: ReferenceServer, tmp_path: Path
 ) -> None:
     canary = "seed-example-wrong-cookie-7c41e0"
-    done = run_example(PRODUCTION, tmp_path, **{**server_env(live_server), "AXIS_SESSION_COOKIE": canary})
+    done = run_example(PRODUCTION, tmp_path, **{**server_env(shared_server), "AXIS_SESSION_COOKIE": canary})
     assert done.returncode == 1
     (line,) = done.stdout.splitlines()
     assert line.startswith("sdk_error: GET /api/usage/summary failed status=401")

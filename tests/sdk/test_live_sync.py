@@ -24,18 +24,19 @@ def thread_names() -> set[str]:
     return {thread.name for thread in threading.enumerate()}
 
 
-def test_sync_client_operations_and_a_clean_close(live_server: ReferenceServer) -> None:
+def test_sync_client_operations_and_a_clean_close(start_server: Callable[..., ReferenceServer]) -> None:
+    server = start_server()  # its own: the probe below is metered, which the shared server must not be
     before = thread_names()
-    base_url = live_server.base_url.replace("127.0.0.1", "localhost")  # a name to resolve, on the executor
-    with AegisClientSync(session_cookie=live_server.session_cookie, base_url=base_url) as client:
+    base_url = server.base_url.replace("127.0.0.1", "localhost")  # a name to resolve, on the executor
+    with AegisClientSync(session_cookie=server.session_cookie, base_url=base_url) as client:
         assert client.get_health()["status"] == "ok"
         assert len(client.policies.list(active_only=True)) == 2
         assert client.billing.get_usage(period="current")["usage"]["telemetryDataGB"] == 12.5
         assert client.monitoring.get_health_score().overall_score == 100
-        plan = client.rollouts.plan(live_server.first_active_policy_id, dry_run=True, explain=True)
+        plan = client.rollouts.plan(server.first_active_policy_id, dry_run=True, explain=True)
         applied = client.rollouts.apply(plan["data"]["plan_id"], dry_run=True)
         assert applied["success"] is True and applied["data"]["applied"] is False
-        probe = client.probe_payload(live_server.payload_url, b"sync probe")
+        probe = client.probe_payload(server.payload_url, b"sync probe")
         assert probe.matched and probe.bytes_sent == 10
         assert client.auth_source == "session_cookie"
         assert repr(client).startswith("AegisClientSync(")
@@ -56,15 +57,15 @@ def test_sync_client_bootstraps_and_retries(
     assert server.state()["requests"]["GET /api/policies"] == 3
 
 
-def test_sync_client_raises_typed_errors(live_server: ReferenceServer) -> None:
-    with AegisClientSync(session_cookie="wrong-session", base_url=live_server.base_url) as client:
+def test_sync_client_raises_typed_errors(shared_server: ReferenceServer) -> None:
+    with AegisClientSync(session_cookie="wrong-session", base_url=shared_server.base_url) as client:
         with pytest.raises(exc.AuthenticationError):
             client.policies.list()
         assert client.get_health()["status"] == "ok", "the client stays usable after an error"
 
 
-def test_close_is_idempotent_and_a_closed_client_says_so(live_server: ReferenceServer) -> None:
-    client = AegisClientSync(session_cookie=live_server.session_cookie, base_url=live_server.base_url)
+def test_close_is_idempotent_and_a_closed_client_says_so(shared_server: ReferenceServer) -> None:
+    client = AegisClientSync(session_cookie=shared_server.session_cookie, base_url=shared_server.base_url)
     assert client.get_health()["status"] == "ok"
     client.close()
     client.close()
@@ -78,8 +79,8 @@ def test_a_failing_constructor_leaves_no_event_loop_behind() -> None:
     gc.collect()  # an unclosed loop would raise ResourceWarning here
 
 
-def test_sync_client_inside_a_running_loop_is_a_clear_error(live_server: ReferenceServer) -> None:
-    client = AegisClientSync(session_cookie=live_server.session_cookie, base_url=live_server.base_url)
+def test_sync_client_inside_a_running_loop_is_a_clear_error(shared_server: ReferenceServer) -> None:
+    client = AegisClientSync(session_cookie=shared_server.session_cookie, base_url=shared_server.base_url)
 
     async def misuse() -> None:
         with pytest.raises(RuntimeError, match="running event loop"):

@@ -1,4 +1,4 @@
-"""Fixtures for the reference server tests: a shared server for reads, fresh ones for effects."""
+"""Fixtures for the reference server tests: a client on the session's shared server, for reads."""
 
 from __future__ import annotations
 
@@ -9,13 +9,6 @@ import pytest
 from ref_helpers import BEARER, client_for
 
 from velikey.testing import ReferenceServer
-
-
-@pytest.fixture(scope="session")
-def shared_server() -> Iterator[ReferenceServer]:
-    """One default server for tests that only read or use keys of their own."""
-    with ReferenceServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -22,10 +22,11 @@ def _usage_gb(http: httpx.Client) -> float:
     return float(http.get("/api/usage/summary", headers=BEARER).json()["usage"]["telemetryDataGB"])
 
 
-def test_echo_is_the_digest_of_the_exact_bytes_without_auth(shared_server: ReferenceServer) -> None:
-    with client_for(shared_server) as http:
+def test_echo_is_the_digest_of_the_exact_bytes_without_auth(start_server: Callable[..., ReferenceServer]) -> None:
+    server = start_server()  # its own: what it posts is metered, which the shared server must not be
+    with client_for(server) as http:
         for body in (b"", b"x", bytes(range(256)) * 3):
-            response = http.post(shared_server.payload_url, content=body)
+            response = http.post(server.payload_url, content=body)
             assert response.status_code == 200
             assert response.json() == {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
 

@@ -15,7 +15,7 @@ from velikey.testing import ReferenceServer
 
 @pytest.fixture
 def http(start_server: Callable[..., ReferenceServer]) -> Iterator[httpx.Client]:
-    """A client on a fresh server, so effect counts start from zero."""
+    """A client on a fresh server, so effect counts start from zero (``client``: the shared one, for the rest)."""
     server = start_server()
     with client_for(server, headers=BEARER) as client:
         client.server = server  # type: ignore[attr-defined]
@@ -49,10 +49,10 @@ def _effects(http: httpx.Client) -> dict[str, Any]:
     return http.server.state()["effects"]  # type: ignore[attr-defined, no-any-return]
 
 
-def test_plan_is_a_function_of_its_body(http: httpx.Client) -> None:
-    body = {"policyId": _policy(http), "canaryPercent": 10, "stabilizationWindowS": 60, "dryRun": True}
-    first = http.post("/api/rollouts/plan", json=body).json()
-    assert first == http.post("/api/rollouts/plan", json=body).json()
+def test_plan_is_a_function_of_its_body(client: httpx.Client) -> None:
+    body = {"policyId": _policy(client), "canaryPercent": 10, "stabilizationWindowS": 60, "dryRun": True}
+    first = client.post("/api/rollouts/plan", json=body).json()
+    assert first == client.post("/api/rollouts/plan", json=body).json()
     data = first["data"]
     assert first["success"] is True
     assert re.fullmatch(r"plan-[0-9a-f]{16}", data["plan_id"])
@@ -64,13 +64,13 @@ def test_plan_is_a_function_of_its_body(http: httpx.Client) -> None:
     )
     assert [s["action"] for s in data["steps"]] == ["canary", "stabilize", "promote"]
     assert "explanation" not in data
-    other = http.post("/api/rollouts/plan", json={**body, "canaryPercent": 11}).json()["data"]["plan_id"]
+    other = client.post("/api/rollouts/plan", json={**body, "canaryPercent": 11}).json()["data"]["plan_id"]
     assert other != data["plan_id"]
 
 
-def test_plan_explains_only_when_asked(http: httpx.Client) -> None:
-    body = {"policyId": _policy(http), "canaryPercent": 5, "stabilizationWindowS": 300, "explain": True}
-    explanation = http.post("/api/rollouts/plan", json=body).json()["data"]["explanation"]
+def test_plan_explains_only_when_asked(client: httpx.Client) -> None:
+    body = {"policyId": _policy(client), "canaryPercent": 5, "stabilizationWindowS": 300, "explain": True}
+    explanation = client.post("/api/rollouts/plan", json=body).json()["data"]["explanation"]
     assert explanation and all(isinstance(line, str) for line in explanation)
 
 
@@ -87,15 +87,15 @@ def test_plan_explains_only_when_asked(http: httpx.Client) -> None:
         {"surprise": 1},
     ],
 )
-def test_invalid_plans_are_422(http: httpx.Client, change: dict[str, Any]) -> None:
-    body = {"policyId": _policy(http), "canaryPercent": 5, "stabilizationWindowS": 300, **change}
-    response = http.post("/api/rollouts/plan", json=body)
+def test_invalid_plans_are_422(client: httpx.Client, change: dict[str, Any]) -> None:
+    body = {"policyId": _policy(client), "canaryPercent": 5, "stabilizationWindowS": 300, **change}
+    response = client.post("/api/rollouts/plan", json=body)
     assert response.status_code == 422
     assert response.json()["error"] == "validation_error"
 
 
-def test_plan_for_an_unknown_policy_is_404(http: httpx.Client) -> None:
-    response = http.post(
+def test_plan_for_an_unknown_policy_is_404(client: httpx.Client) -> None:
+    response = client.post(
         "/api/rollouts/plan", json={"policyId": "pol-nope", "canaryPercent": 5, "stabilizationWindowS": 1}
     )
     assert response.status_code == 404
@@ -155,8 +155,8 @@ def test_apply_key_from_body_and_header_wins(http: httpx.Client) -> None:
     assert set(_effects(http)["apply"]) == {"body-key", "header-key"}
 
 
-def test_apply_of_an_unknown_plan_is_404(http: httpx.Client) -> None:
-    response = _apply(http, "plan-0000000000000000", "key-1")
+def test_apply_of_an_unknown_plan_is_404(client: httpx.Client) -> None:
+    response = _apply(client, "plan-0000000000000000", "key-1")
     assert response.status_code == 404
     assert response.json()["error"] == "plan_not_found"
 
@@ -202,8 +202,8 @@ def test_rollback_needs_the_confirmation_word_a_known_token_and_a_key(http: http
     ("batch", "accepted"),
     [([{"e": 1}, {"e": 2}, {"e": 3}], 3), ({"events": [{"e": 1}, {"e": 2}]}, 2), ({"cpu": 0.5}, 1), ([], 0)],
 )
-def test_telemetry_counts_events(http: httpx.Client, batch: Any, accepted: int) -> None:
-    response = http.post("/api/telemetry/ingest", json=batch)
+def test_telemetry_counts_events(client: httpx.Client, batch: Any, accepted: int) -> None:
+    response = client.post("/api/telemetry/ingest", json=batch)
     assert response.status_code == 200
     assert response.json() == {"success": True, "accepted": accepted}
 
@@ -217,11 +217,11 @@ def test_telemetry_is_idempotent_by_key(http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("content", [b"42", b'"text"', b"{not json", b"NaN"])
-def test_telemetry_refuses_what_is_not_a_json_batch(http: httpx.Client, content: bytes) -> None:
-    response = http.post("/api/telemetry/ingest", content=content, headers={"Content-Type": "application/json"})
+def test_telemetry_refuses_what_is_not_a_json_batch(client: httpx.Client, content: bytes) -> None:
+    response = client.post("/api/telemetry/ingest", content=content, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
 
 
-def test_telemetry_needs_auth(http: httpx.Client) -> None:
-    with client_for(http.server) as anonymous:  # type: ignore[attr-defined]
+def test_telemetry_needs_auth(shared_server: ReferenceServer) -> None:
+    with client_for(shared_server) as anonymous:
         assert anonymous.post("/api/telemetry/ingest", json=[1]).status_code == 401
