@@ -1,20 +1,22 @@
 """Assertions on a step's result: ``equals``, ``min``, ``max``, ``exists``, ``one_of``, ``matches``.
 
 Numbers compare as exact decimals (a response's ``0.1`` equals a scenario's ``0.1``);
-an absent path is a failed assertion, not an error.
+an absent path is a failed assertion, not an error. ``matches`` is an RE2 search on the
+value's first 64 KiB (``runner.scenario.regex``): linear time, so no answer can hold up
+the event loop, the deadline or a signal.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from runner.evidence.redact import Redactor
 from runner.scenario.interpolate import MISSING, lookup
 from runner.scenario.model import Expectation
+from runner.scenario.regex import search
 
-__all__ = ["check"]
+__all__ = ["check", "holds"]
 
 
 def _number(value: Any) -> Decimal | None:
@@ -30,7 +32,8 @@ def _same(actual: Any, expected: Any) -> bool:
     return type(actual) is type(expected) and bool(actual == expected)
 
 
-def _holds(op: str, actual: Any, expected: Any) -> bool:
+def holds(op: str, actual: Any, expected: Any) -> bool:
+    """Whether ``actual`` (``MISSING`` when the path is absent) satisfies ``op`` with ``expected``."""
     if op == "exists":
         return (actual is not MISSING) is bool(expected)
     if actual is MISSING:
@@ -40,7 +43,7 @@ def _holds(op: str, actual: Any, expected: Any) -> bool:
     if op == "one_of":
         return any(_same(actual, option) for option in expected)
     if op == "matches":
-        return isinstance(actual, str) and re.search(expected, actual) is not None
+        return isinstance(actual, str) and search(expected, actual)
     number = _number(actual)
     if number is None:
         return False
@@ -56,6 +59,6 @@ def check(expectation: Expectation, result: Any, redactor: Redactor) -> dict[str
         "op": op,
         "expected": redactor.value(expected),
         "actual": None if actual is MISSING else redactor.value(actual),
-        "passed": _holds(op, actual, expected),
+        "passed": holds(op, actual, expected),
         "reason_code": expectation.reason,
     }
