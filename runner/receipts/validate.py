@@ -3,7 +3,8 @@
 A receipt that fails its schema is a bug, so documents are checked before they are written
 (``validate_document``) and again by ``velikey-e2e validate`` (``validate_run_dir``), which
 also re-checks what no single schema can: canonical bytes, every digest in the result
-receipt, no stray or missing files, and that the documents agree with each other. Problems
+receipt, no stray or missing files, that the documents agree with each other, and that
+what they claim follows from what they recorded (``runner.receipts.meaning``). Problems
 are returned as data (one line each, naming the file) so the CLI can print all of them.
 """
 
@@ -22,6 +23,7 @@ from referencing import Registry, Resource
 from runner._resources import schemas_dir
 from runner.reasons import CATALOG
 from runner.receipts.canonical import CanonicalJSONError, dumps, json_path, sha256_tag
+from runner.receipts.meaning import meaning_problems
 
 __all__ = [
     "FIXED_FILES",
@@ -297,6 +299,7 @@ def validate_run_dir(path: Path) -> list[str]:
     if result is not None:
         problems += _digest_problems(result["files"], raws)
     problems += check_consistency(docs, raws)
+    problems += meaning_problems(docs, raws)
     return problems
 
 
