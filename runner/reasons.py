@@ -6,7 +6,8 @@ category says what a code does to the verdict: ``pass`` codes never fail a run, 
 codes fail it, ``blocked`` codes make it ``manual-required`` (a human must supply or fix an
 input; nothing is wrong with the product yet).
 
-``schemas/reason-codes.json`` is generated from ``CATALOG``; regenerate it with::
+``schemas/reason-codes.json`` and the receipt schemas' ``reason_code`` enum are generated
+from ``CATALOG``; regenerate them with::
 
     python -m runner.reasons --write
 
@@ -351,6 +352,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     target = write_catalog(Path(args.write) if args.write else None)
     sys.stdout.write(f"wrote {target}\n")
+    if not args.write:
+        from runner.receipts.catalog_schemas import write_schema_codes
+
+        for schema in write_schema_codes():
+            sys.stdout.write(f"wrote {schema}\n")
     return 0
 
 

@@ -1,20 +1,22 @@
 """Assertions on a step's result: ``equals``, ``min``, ``max``, ``exists``, ``one_of``, ``matches``.
 
 Numbers compare as exact decimals (a response's ``0.1`` equals a scenario's ``0.1``);
-an absent path is a failed assertion, not an error.
+an absent path is a failed assertion, not an error. ``matches`` is an RE2 search on the
+value's first 64 KiB (``runner.scenario.regex``): linear time, so no answer can hold up
+the event loop, the deadline or a signal.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from runner.engine.results import Assertion
 from runner.scenario.interpolate import MISSING, lookup
 from runner.scenario.model import Expectation
+from runner.scenario.regex import search
 
-__all__ = ["check", "number"]
+__all__ = ["check", "holds", "number"]
 
 
 def number(value: Any) -> Decimal | None:
@@ -31,7 +33,8 @@ def _same(actual: Any, expected: Any) -> bool:
     return type(actual) is type(expected) and bool(actual == expected)
 
 
-def _holds(op: str, actual: Any, expected: Any) -> bool:
+def holds(op: str, actual: Any, expected: Any) -> bool:
+    """Whether ``actual`` (``MISSING`` when the path is absent) satisfies ``op`` with ``expected``."""
     if op == "exists":
         return (actual is not MISSING) is bool(expected)
     if actual is MISSING:
@@ -41,7 +44,7 @@ def _holds(op: str, actual: Any, expected: Any) -> bool:
     if op == "one_of":
         return any(_same(actual, option) for option in expected)
     if op == "matches":
-        return isinstance(actual, str) and re.search(expected, actual) is not None
+        return isinstance(actual, str) and search(expected, actual)
     value = number(actual)
     if value is None:
         return False
@@ -52,4 +55,4 @@ def check(expectation: Expectation, result: Any) -> Assertion:
     """One assertion evaluated against ``result``; ``passed`` says whether it held."""
     op, expected = expectation.operator, expectation.operand
     actual = lookup(result, expectation.path)
-    return Assertion(expectation.path, op, expected, actual, _holds(op, actual, expected), expectation.reason)
+    return Assertion(expectation.path, op, expected, actual, holds(op, actual, expected), expectation.reason)

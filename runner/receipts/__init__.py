@@ -2,11 +2,13 @@
 
 The pipeline's last stages: ``build_receipt_set`` (validate + render + digest) produces the
 bytes of a run directory, ``write_receipt_set`` puts them on disk as a set, and
-``validate_run_dir`` re-checks a directory later (``velikey-e2e validate``).
+``validate_run_dir`` re-checks a directory later (``velikey-e2e validate``). Preflight calls
+``check_out_dir``/``claim_out_dir`` so a bad or busy ``--out`` is found before any request.
 """
 
 from runner.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag
 from runner.receipts.assemble import ReceiptSetError, build_receipt_set
+from runner.receipts.outdir import OutDirClaim, OutDirError, check_out_dir, claim_out_dir
 from runner.receipts.render import render_markdown
 from runner.receipts.validate import RESULT_FILE, ReceiptSchemaError, validate_document, validate_run_dir
 from runner.receipts.write import ReceiptWriteError, atomic_write_bytes, write_receipt_set
@@ -14,11 +16,15 @@ from runner.receipts.write import ReceiptWriteError, atomic_write_bytes, write_r
 __all__ = [
     "RESULT_FILE",
     "CanonicalJSONError",
+    "OutDirClaim",
+    "OutDirError",
     "ReceiptSchemaError",
     "ReceiptSetError",
     "ReceiptWriteError",
     "atomic_write_bytes",
     "build_receipt_set",
+    "check_out_dir",
+    "claim_out_dir",
     "decimal_str",
     "dumps",
     "jcs",

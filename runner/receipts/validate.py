@@ -3,7 +3,8 @@
 A receipt that fails its schema is a bug, so documents are checked before they are written
 (``validate_document``) and again by ``velikey-e2e validate`` (``validate_run_dir``), which
 also re-checks what no single schema can: canonical bytes, every digest in the result
-receipt, no stray or missing files, and that the documents agree with each other. Problems
+receipt, no stray or missing files, that the documents agree with each other, and that
+what they claim follows from what they recorded (``runner.receipts.meaning``). Problems
 are returned as data (one line each, naming the file) so the CLI can print all of them.
 """
 
@@ -21,7 +22,8 @@ from referencing import Registry, Resource
 
 from runner._resources import schemas_dir
 from runner.reasons import CATALOG
-from runner.receipts.canonical import CanonicalJSONError, dumps, json_path, sha256_tag
+from runner.canonical import CanonicalJSONError, dumps, json_path, sha256_tag
+from runner.receipts.meaning import meaning_problems
 
 __all__ = [
     "FIXED_FILES",
@@ -117,38 +119,20 @@ def _schema_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
     problems = []
     for error in _validators()[kind].iter_errors(obj):
         error = _most_specific(error)
-        problems.append((error.json_path, _short(error.message)))
+        message = error.message
+        if error.validator == "enum" and list(error.validator_value) == sorted(CATALOG):
+            message = f"{error.instance!r} is not in the reason-code catalog"  # not the 30-code list
+        problems.append((error.json_path, _short(message)))
     return sorted(set(problems))
 
 
-def _codes_in(kind: str, obj: Mapping[str, Any]) -> Iterable[tuple[tuple[str | int, ...], Any]]:
-    """(path, code) for every reason code field of a schema-valid document."""
-    for i, code in enumerate(obj.get("reason_codes", ())):
-        yield ("reason_codes", i), code
-    if kind == "summary":
-        for si, scenario in enumerate(obj["scenarios"]):
-            yield ("scenarios", si, "reason_code"), scenario["reason_code"]
-            for ti, step in enumerate(scenario["steps"]):
-                where: tuple[str | int, ...] = ("scenarios", si, "steps", ti)
-                yield (*where, "reason_code"), step["reason_code"]
-                for ai, assertion in enumerate(step["assertions"]):
-                    yield (*where, "assertions", ai, "reason_code"), assertion["reason_code"]
-    elif kind == "evidence":
-        for ei, exchange in enumerate(obj["exchanges"]):
-            if exchange["error"] is not None:
-                yield ("exchanges", ei, "error", "reason_code"), exchange["error"]["reason_code"]
-
-
 def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """What the schema cannot say: no floats, known reason codes, sorted code lists, unique ids."""
+    """What the schema cannot say: no floats, sorted code lists, unique ids."""
     problems: list[tuple[str, str]] = []
     try:
         dumps(obj)
     except CanonicalJSONError as exc:
         problems.append((exc.path, exc.problem))
-    for where, code in _codes_in(kind, obj):
-        if code not in CATALOG:
-            problems.append((json_path(where), f"{code!r} is not in the reason-code catalog"))
     codes = obj.get("reason_codes")
     if isinstance(codes, list) and codes != sorted(codes):
         problems.append(("$.reason_codes", "reason codes are not sorted"))
@@ -315,6 +299,7 @@ def validate_run_dir(path: Path) -> list[str]:
     if result is not None:
         problems += _digest_problems(result["files"], raws)
     problems += check_consistency(docs, raws)
+    problems += meaning_problems(docs, raws)
     return problems
 
 

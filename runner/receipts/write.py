@@ -5,10 +5,11 @@ previous directory (or none) or a complete, valid set. Files are therefore writt
 hidden sibling staging directory, fsynced, and the directory is swapped into place with
 renames on the same filesystem. The swap is two renames (old aside, new in); an
 interruption between them leaves no ``out_dir`` and the old set parked as a hidden sibling,
-which still satisfies "old, none, or complete".
+which the next run restores (``runner.receipts.outdir``).
 
 Replacing a directory deletes it, so ``write_receipt_set`` only replaces a directory that
-is empty or holds a previous receipt set; ``--out ~`` must not delete a home directory.
+is empty or holds a receipt set this tool wrote, only writes names such a set may hold, and
+deletes only those names: ``--out ~`` must not delete a home directory.
 """
 
 from __future__ import annotations
@@ -20,14 +21,18 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from runner.receipts.outdir import (
+    RESULT_MARKER,
+    OutDirClaim,
+    ReceiptWriteError,
+    claim_out_dir,
+    is_receipt_name,
+    receipt_set_problem,
+    remove_receipt_set,
+    staging_name,
+)
+
 __all__ = ["ReceiptWriteError", "atomic_write_bytes", "write_receipt_set"]
-
-# A directory holding any of these is a receipt set that a rerun may replace.
-_RECEIPT_MARKERS = ("python-sdk-e2e-result.json", "SUMMARY.json", "run-manifest.json")
-
-
-class ReceiptWriteError(OSError):
-    """The receipt set cannot be written where it was asked to go."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -79,38 +84,53 @@ def _relative_parts(name: str) -> tuple[str, ...]:
         or str(pure) != name
     ):
         raise ValueError(f"receipt file name {name!r} is not a plain relative path")
+    if not is_receipt_name(name):
+        raise ValueError(f"{name!r} is not a receipt file name (a later run could not replace the set)")
     return parts
 
 
-def _check_replaceable(out_dir: Path) -> None:
-    if not out_dir.exists() and not out_dir.is_symlink():
-        return
-    if out_dir.is_symlink() or not out_dir.is_dir():
-        raise ReceiptWriteError(f"{out_dir} exists and is not a directory; refusing to replace it")
-    entries = list(out_dir.iterdir())
-    if entries and not any((out_dir / marker).is_file() for marker in _RECEIPT_MARKERS):
-        raise ReceiptWriteError(
-            f"{out_dir} is not empty and holds no receipt set; refusing to replace it (choose another --out)"
-        )
-
-
-def write_receipt_set(out_dir: Path, files: Mapping[str, bytes]) -> None:
+def write_receipt_set(out_dir: Path, files: Mapping[str, bytes], claim: OutDirClaim | None = None) -> None:
     """Write ``files`` (relative path → bytes) as ``out_dir``, all or nothing.
 
-    On any exception, including KeyboardInterrupt, the staging directory is removed and
-    ``out_dir`` is as it was.
+    ``claim`` is the run's lock on ``out_dir`` (``claim_out_dir``, taken in preflight);
+    without one the writer takes it for the duration of the write. On any exception,
+    including KeyboardInterrupt, the staging directory is removed and ``out_dir`` is as it
+    was. Operating-system failures are raised as ``ReceiptWriteError`` naming the cause.
     """
     out_dir = Path(os.path.abspath(out_dir))
-    if not out_dir.name:
-        raise ReceiptWriteError(f"{out_dir} cannot be a receipt directory")
     plan = {name: _relative_parts(name) for name in files}
-    _check_replaceable(out_dir)
+    if RESULT_MARKER not in files:
+        raise ValueError(f"a receipt set needs {RESULT_MARKER}")
+    if claim is None:
+        with claim_out_dir(out_dir) as own:
+            _write_set(out_dir, files, plan, own)
+        return
+    _write_set(out_dir, files, plan, claim)
+
+
+def _write_set(out_dir: Path, files: Mapping[str, bytes], plan: Mapping[str, tuple[str, ...]],
+               claim: OutDirClaim) -> None:
+    if claim.path != out_dir or not claim.held:
+        raise ValueError(f"the claim is for {claim.path}, held={claim.held}, not for {out_dir}")
+    try:
+        _stage_and_swap(out_dir, files, plan)
+    except ReceiptWriteError:
+        raise
+    except OSError as exc:
+        raise ReceiptWriteError(f"cannot write the receipt set {out_dir}: {exc.strerror or exc}") from exc
+
+
+def _stage_and_swap(out_dir: Path, files: Mapping[str, bytes], plan: Mapping[str, tuple[str, ...]]) -> None:
+    # Checked again under the lock: the directory may have changed since preflight.
+    if os.path.lexists(out_dir):
+        problem = "is not a directory" if out_dir.is_symlink() or not out_dir.is_dir() else receipt_set_problem(out_dir)
+        if problem is not None:
+            raise ReceiptWriteError(f"{out_dir} {problem}; refusing to replace it")
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
 
     token = secrets.token_hex(8)
-    staging = parent / f".{out_dir.name}.tmp-{token}"
-    parked = parent / f".{out_dir.name}.old-{token}"
+    staging, parked = staging_name(out_dir, "tmp", token), staging_name(out_dir, "old", token)
     staging.mkdir()
     try:
         directories = {staging}
@@ -126,7 +146,7 @@ def write_receipt_set(out_dir: Path, files: Mapping[str, bytes]) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _fsync_dir(parent)
-    shutil.rmtree(parked, ignore_errors=True)
+    remove_receipt_set(parked)
 
 
 def _swap_in(staging: Path, out_dir: Path, parked: Path) -> None:

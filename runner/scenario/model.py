@@ -31,6 +31,7 @@ from pydantic import (
 
 from .errors import SourceLocation
 from .interpolate import NAME_PATTERN, STEP_ID_PATTERN, parse_path
+from .regex import compile_pattern
 from .strict_yaml import MAX_DIGITS, TOO_LONG, Path, plain_digits
 
 __all__ = [
@@ -90,9 +91,10 @@ def _reason(value: str) -> str:
 
 def _regex(value: str) -> str:
     try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+        compile_pattern(value)
+    except ValueError as exc:
+        shown = value if len(value) <= 60 else value[:57] + "..."  # the reason must fit the one-line error
+        raise ValueError(f"invalid regular expression {shown!r}: {exc}") from None
     return value
 
 

@@ -2,9 +2,13 @@
 # The seed's invocation, kept working:
 #   bash scripts/sdk-e2e/run_python_sdk_e2e.sh --dry-run|--live [ARGS...]
 # Inputs come from the environment (AXIS_BASE_URL, AXIS_SESSION_*, AEGIS_POLICY_ID, SDK_E2E_PAYLOAD_URL, ...);
-# ARGS are passed through to `velikey-e2e run`. SDK_E2E_PYTHON_BIN names the interpreter (default python3):
-# when it is missing or older than 3.10 the run ends manual-required (exit 3) with reason
-# python_runtime_unsupported and a complete receipt set written by this script itself.
+# ARGS are passed through to `velikey-e2e run` and, like every relative path, read from the caller's working
+# directory (no PATH given: the repository's scenarios/). SDK_E2E_PYTHON_BIN names the interpreter (default
+# python3) and the runner runs under exactly that interpreter: directly when it can import the runner, else in
+# the repository's .venv when that was made from the same interpreter, else in an environment prepared for it
+# (under ${XDG_CACHE_HOME:-~/.cache}/velikey-e2e). When it is missing, older than 3.10, or no environment can be
+# prepared for it, the run ends manual-required (exit 3) with reason python_runtime_unsupported and a complete
+# receipt set written by this script itself.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,20 +18,83 @@ case "$mode" in
   *) echo "usage: $0 --dry-run|--live [velikey-e2e run ARGS...]" >&2; exit 2 ;;
 esac
 python_bin="${SDK_E2E_PYTHON_BIN:-python3}"
+label="${mode#--}"
 
-unsupported_runtime() {
-  # No usable Python: write a schema-valid manual-required receipt set with bash alone.
-  local found="$1" label="${mode#--}"
-  shift
-  local run_id="run-$(printf 'python_runtime_unsupported %s %s' "$label" "$found" | sha256sum | cut -c1-16)"
-  local out="$root/receipts/$label-$run_id" previous=""
-  for arg in "$@"; do  # honour --out DIR / --out=DIR like the runner would
-    case "$previous" in --out) out="$arg" ;; esac
-    case "$arg" in --out=*) out="${arg#--out=}" ;; esac
-    previous="$arg"
+# --out DIR / --out=DIR as the runner reads it; empty when not given.
+out_arg=""
+previous=""
+for arg in "$@"; do
+  case "$previous" in --out) out_arg="$arg" ;; esac
+  case "$arg" in --out=*) out_arg="${arg#--out=}" ;; esac
+  previous="$arg"
+done
+
+# Whether ARGS name a scenario PATH (anything that is neither an option nor an option's value).
+has_paths() {
+  local arg takes_value=""
+  for arg in "$@"; do
+    if [ -n "$takes_value" ]; then takes_value=""; continue; fi
+    case "$arg" in
+      --) return 0 ;;
+      --*=*) ;;
+      --out|--base-url|--payload-url|--policy-id|--rollback-token|--concurrency|--request-timeout|--deadline|\
+      --run-id|--junit|--shard|--sign-key) takes_value=1 ;;
+      -*) ;;
+      *) return 0 ;;
+    esac
   done
-  local tmp; tmp="$(mktemp -d "$(dirname "$out")/.$(basename "$out").tmp-XXXXXX" 2>/dev/null || true)"
-  if [ -z "$tmp" ]; then mkdir -p "$(dirname "$out")"; tmp="$(mktemp -d "$(dirname "$out")/.$(basename "$out").tmp-XXXXXX")"; fi
+  return 1
+}
+
+is_receipt_set() {
+  # Empty, or only names a receipt set holds (regular files, no symlinks) with the result receipt among them.
+  local dir="$1" path rel
+  [ -z "$(ls -A "$dir")" ] && return 0
+  [ -f "$dir/python-sdk-e2e-result.json" ] && [ ! -L "$dir/python-sdk-e2e-result.json" ] || return 1
+  while IFS= read -r -d '' path; do
+    rel="${path#"$dir"/}"
+    [ ! -L "$path" ] || return 1
+    if [ -d "$path" ]; then
+      case "$rel" in evidence) ;; evidence/[!.]*) [[ "$rel" != */*/* ]] || return 1 ;; *) return 1 ;; esac
+      continue
+    fi
+    [ -f "$path" ] || return 1
+    case "$rel" in
+      SUMMARY.json|SUMMARY.md|run-manifest.json|python-sdk-e2e-result.json|BLOCKER.json|timings.json|\
+      junit.xml|attestation.json|attestation.dsse.json) ;;
+      evidence/[!.]*/[!.]*.json) [[ "$rel" != */*/*/* ]] || return 1 ;;
+      *) return 1 ;;
+    esac
+  done < <(find "$dir" -mindepth 1 -print0)
+}
+
+json_text() {  # $1 as the inside of a JSON string: control characters dropped, \ and " escaped
+  local text; text="$(printf '%s' "$1" | tr -d '\000-\037')"
+  text="${text//\\/\\\\}"
+  printf '%s' "${text//\"/\\\"}"
+}
+
+manual_required() {
+  # No usable Python: write a schema-valid manual-required receipt set with bash alone.
+  # $1: what the interpreter is (a version, "not found"); $2: why it cannot run the runner; $3: how to fix it.
+  local found why how
+  found="$(json_text "$1")" why="$(json_text "$2")" how="$(json_text "$3")"
+  local run_id="run-$(printf 'python_runtime_unsupported %s %s' "$label" "$found" | sha256sum | cut -c1-16)"
+  local out="${out_arg:-receipts/$label-$run_id}"
+  out="${out%/}"
+  if [ -L "$out" ] || { [ -e "$out" ] && [ ! -d "$out" ]; }; then
+    echo "error: --out $out is a symbolic link or a file; give a directory" >&2; exit 2
+  fi
+  mkdir -p "$(dirname "$out")" 2>/dev/null || { echo "error: --out $out cannot be created" >&2; exit 2; }
+  exec 9>"$(dirname "$out")/.$(basename "$out").lock"
+  if ! flock -n 9; then echo "error: --out $out is in use by another run; wait for it or choose another --out" >&2; exit 2; fi
+  if [ -d "$out" ] && ! is_receipt_set "$out"; then
+    echo "error: --out $out is not empty and not a receipt set this tool wrote; the tool never deletes files it did not write: choose a new or empty directory" >&2
+    exit 2
+  fi
+  local tmp
+  tmp="$(mktemp -d "$(dirname "$out")/.$(basename "$out").tmp-XXXXXXXXXXXXXXXX")" || {
+    echo "error: --out $out cannot be written" >&2; exit 2; }
   local counts='{
     "blocked": 0,
     "failed": 0,
@@ -87,8 +154,8 @@ JSON
   cat > "$tmp/BLOCKER.json" <<JSON
 {
   "guidance": [
-    "SDK_E2E_PYTHON_BIN ($python_bin) is $found; the runner needs Python 3.10 or newer.",
-    "Install Python 3.10+ (the A4 baseline uses python3.12) and point SDK_E2E_PYTHON_BIN at it."
+    "$why",
+    "$how"
   ],
   "missing_inputs": [],
   "reason_codes": [
@@ -99,15 +166,24 @@ JSON
   "schema_version": 1
 }
 JSON
+  # Exactly what runner/receipts/templates/summary.md.j2 renders for this summary: validate checks it.
+  local readiness="" todo="Nothing failed or was blocked."
+  if [ "$label" = dry-run ]; then
+    readiness=$'\n## Readiness for a live run\n\nMissing live inputs: none.\n'
+    todo='Nothing failed. Provide the missing live inputs above, then rerun with `--live`.'
+  fi
   cat > "$tmp/SUMMARY.md" <<MD
 # velikey-e2e: MANUAL-REQUIRED ($label)
 
 - Result: **manual-required**
+- Mode: $label
 - Run: \`$run_id\`
+- Counts: passed 0, failed 0, blocked 0, skipped 0, planned 0
 - Reason codes: \`python_runtime_unsupported\`
+$readiness
+## What to do
 
-No scenario ran: \`SDK_E2E_PYTHON_BIN\` ($python_bin) is $found; Python 3.10 or newer is required.
-Then rerun: \`$rerun\`
+$todo
 MD
   local now; now="$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)"
   cat > "$tmp/timings.json" <<JSON
@@ -142,29 +218,66 @@ JSON
   "tool": "velikey-e2e"
 }
 JSON
-  rm -rf "$out" && mv "$tmp" "$out"
-  echo "result: manual-required  reason: python_runtime_unsupported  ($python_bin is $found)" >&2
+  if [ -d "$out" ]; then  # a previous receipt set (checked above, under the lock): park it, swap, drop it
+    local parked="$(dirname "$out")/.$(basename "$out").old-${tmp##*.tmp-}"
+    mv "$out" "$parked" && mv "$tmp" "$out" && rm -rf "$parked"
+  else
+    mv "$tmp" "$out"
+  fi
+  echo "result: manual-required  reason: python_runtime_unsupported  ($2)" >&2
   echo "receipts: $out" >&2
   exit 3
 }
 
 if ! command -v "$python_bin" >/dev/null 2>&1; then
-  unsupported_runtime "not found" "$@"
+  manual_required "not found" "SDK_E2E_PYTHON_BIN ($python_bin) is not found; the runner needs Python 3.10 or newer." \
+    "Install Python 3.10+ (the A4 baseline uses python3.12) and point SDK_E2E_PYTHON_BIN at it."
 fi
 version="$("$python_bin" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo unknown)"
 if ! "$python_bin" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-  unsupported_runtime "$version" "$@"
+  manual_required "$version" "SDK_E2E_PYTHON_BIN ($python_bin) is $version; the runner needs Python 3.10 or newer." \
+    "Install Python 3.10+ (the A4 baseline uses python3.12) and point SDK_E2E_PYTHON_BIN at it."
 fi
 
-cd "$root"
-if PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$python_bin" -c 'import runner.cli' 2>/dev/null; then
+if ! has_paths "$@"; then
+  set -- "$@" "$root/scenarios"
+fi
+# Python puts the working directory first on sys.path for -c; a folder named runner/ there must not shadow ours.
+unshadow='import os, sys
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
+'
+launch="${unshadow}from runner._entry import main
+main()"
+usable() {  # $1 can import this repository's runner (PYTHONPATH as set by the caller)
+  "$1" -c "${unshadow}import runner.cli, runner, sys
+sys.exit(0 if os.path.realpath(runner.__file__) == os.path.realpath(sys.argv[1]) else 1)" "$root/runner/__init__.py" \
+    >/dev/null 2>&1
+}
+identity() { "$1" -c 'import platform, sys; print(platform.python_implementation() + "-%d.%d.%d" % sys.version_info[:3])'; }
+
+if PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" usable "$python_bin"; then
   export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-  exec "$python_bin" -m runner run "$mode" "$@"
+  exec "$python_bin" -c "$launch" run "$mode" "$@"
 fi
-# The interpreter lacks the runner's dependencies: install the project into .venv with it, once.
-if [ ! -x .venv/bin/python ]; then
-  "$python_bin" -m venv .venv
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e .
+# The interpreter lacks the runner's dependencies: an environment made from exactly this interpreter.
+want="$(identity "$python_bin")"
+cache="${XDG_CACHE_HOME:-${HOME:-$root}/.cache}/velikey-e2e/envs"
+prepared="$cache/$want-$(printf '%s' "$root" | cksum | cut -d' ' -f1)"
+for env in "$root/.venv" "$prepared"; do
+  if [ -x "$env/bin/python" ] && [ "$(identity "$env/bin/python" 2>/dev/null)" = "$want" ] && usable "$env/bin/python"; then
+    exec "$env/bin/python" -c "$launch" run "$mode" "$@"
+  fi
+done
+echo "preparing an environment for $python_bin ($want) in $prepared (once)" >&2
+rm -rf "$prepared"
+log="$(mktemp)"
+if ! { "$python_bin" -m venv "$prepared" && "$prepared/bin/python" -m pip install --quiet -e "$root"; } >"$log" 2>&1; then
+  tail -n 5 "$log" >&2
+  rm -rf "$prepared" "$log"
+  manual_required "$version" \
+    "SDK_E2E_PYTHON_BIN ($python_bin) is Python $version but cannot run the runner: it lacks the runner's dependencies and an environment could not be prepared for it (venv or pip install failed)." \
+    "Install the project into that interpreter ($python_bin -m pip install -e .) or let this script reach PyPI once, then rerun."
 fi
-exec .venv/bin/python -m runner run "$mode" "$@"
+rm -f "$log"
+exec "$prepared/bin/python" -c "$launch" run "$mode" "$@"

@@ -9,6 +9,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from runner._resources import schemas_dir
+from runner.reasons import CATALOG
+from runner.receipts.catalog_schemas import CODED_KINDS, schema_text
 from runner.receipts.validate import KINDS, ReceiptSchemaError, document_problems, kind_for, validate_document
 
 SCHEMA_FILES = [f"{kind}.schema.json" for kind in KINDS]
@@ -172,12 +174,49 @@ def test_mutated_example_fails_with_its_path(
 def test_semantic_checks(examples: dict[str, tuple[str, dict[str, Any]]]) -> None:
     _, summary = examples["summary"]
     summary["reason_codes"] = ["ok", "auth_missing"]
-    summary["scenarios"][0]["steps"][0]["reason_code"] = "no_such_code"
     summary["scenarios"][0]["steps"].append(summary["scenarios"][0]["steps"][0])
     problems = dict(document_problems("summary", summary))
     assert problems["$.reason_codes"] == "reason codes are not sorted"
-    assert "not in the reason-code catalog" in problems["$.scenarios[0].steps[0].reason_code"]
     assert "duplicate step id" in problems["$.scenarios[0].steps[1].id"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        ("summary", "reason_codes.0"),
+        ("summary", "scenarios.0.reason_code"),
+        ("summary", "scenarios.0.steps.0.reason_code"),
+        ("summary", "scenarios.0.steps.0.assertions.0.reason_code"),
+        ("result", "reason_codes.0"),
+        ("blocker", "reason_codes.0"),
+    ],
+)
+def test_the_schemas_refuse_an_unknown_reason_code(
+    kind: str, path: str, examples: dict[str, tuple[str, dict[str, Any]]]
+) -> None:
+    """Any JSON Schema tool refuses it, not only the runner's validator."""
+    _, doc = examples[kind]
+    _set(doc, path, "no_such_code")
+    where = "$." + path.replace(".0", "[0]")
+    assert not Draft202012Validator(_load(f"{kind}.schema.json")).is_valid(doc)
+    assert dict(document_problems(kind, doc))[where] == "'no_such_code' is not in the reason-code catalog"
+
+
+@pytest.mark.parametrize("kind", ["summary", "result", "blocker"])
+def test_the_schemas_refuse_repeated_reason_codes(kind: str, examples: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    _, doc = examples[kind]
+    doc["reason_codes"] = [doc["reason_codes"][0]] * 2
+    assert not Draft202012Validator(_load(f"{kind}.schema.json")).is_valid(doc)
+    assert "$.reason_codes" in dict(document_problems(kind, doc))
+
+
+@pytest.mark.parametrize("kind", CODED_KINDS)
+def test_the_reason_code_enum_is_the_catalog(kind: str) -> None:
+    name = f"{kind}.schema.json"
+    assert _load(name)["$defs"]["reason_code"]["enum"] == sorted(CATALOG)
+    assert (schemas_dir() / name).read_text(encoding="utf-8") == schema_text(kind), (
+        f"{name} is out of date with runner/reasons.py; regenerate it with `python -m runner.reasons --write`"
+    )
 
 
 def test_error_message_names_kind_and_path(examples: dict[str, tuple[str, dict[str, Any]]]) -> None:

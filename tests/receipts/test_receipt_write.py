@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 from runner.receipts import write as write_mod
+from runner.receipts.outdir import claim_out_dir
 from runner.receipts.write import ReceiptWriteError, atomic_write_bytes, write_receipt_set
 
-FILES = {"SUMMARY.json": b"{}\n", "SUMMARY.md": b"# x\n", "evidence/s/a.json": b"{}\n", "evidence/s/b.json": b"[]\n"}
+FILES = {"SUMMARY.json": b"{}\n", "SUMMARY.md": b"# x\n", "evidence/s/a.json": b"{}\n", "evidence/s/b.json": b"[]\n",
+         "python-sdk-e2e-result.json": b"{}\n"}
+OLD = {"SUMMARY.json": b"old\n", "python-sdk-e2e-result.json": b"old\n"}
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -18,7 +21,8 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def _siblings(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir())
+    """The entries beside a run directory, less its lock file (which stays, by design)."""
+    return sorted(p.name for p in parent.iterdir() if not p.name.endswith(".lock"))
 
 
 def test_writes_a_new_set(tmp_path: Path) -> None:
@@ -30,7 +34,7 @@ def test_writes_a_new_set(tmp_path: Path) -> None:
 
 def test_replaces_a_previous_set(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    write_receipt_set(out, {"SUMMARY.json": b"old\n", "old-only.txt": b"x"})
+    write_receipt_set(out, {**OLD, "evidence/s/old-only.json": b"x"})
     write_receipt_set(out, FILES)
     assert _tree(out) == FILES
     assert _siblings(tmp_path) == ["run"]
@@ -47,7 +51,7 @@ def test_refuses_to_replace_a_directory_that_is_not_a_receipt_set(tmp_path: Path
     out = tmp_path / "home"
     out.mkdir()
     (out / "precious.txt").write_bytes(b"keep me")
-    with pytest.raises(ReceiptWriteError, match="refusing"):
+    with pytest.raises(ReceiptWriteError, match="not a receipt set"):
         write_receipt_set(out, FILES)
     assert _tree(out) == {"precious.txt": b"keep me"}
     assert _siblings(tmp_path) == ["home"]
@@ -61,10 +65,11 @@ def test_refuses_a_file_in_the_way(tmp_path: Path) -> None:
     assert out.read_bytes() == b"x"
 
 
-@pytest.mark.parametrize("name", ["/etc/passwd", "../escape", "a/../b", "", "a//b", "./a", "a\\b"])
-def test_refuses_unsafe_names(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize("name", ["/etc/passwd", "../escape", "a/../b", "", "a//b", "./a", "a\\b", "notes.txt",
+                                  "evidence/a.json", "evidence/s/.hidden.json", "evidence/s/t/u.json"])
+def test_refuses_unsafe_or_unknown_names(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError):
-        write_receipt_set(tmp_path / "run", {name: b"x"})
+        write_receipt_set(tmp_path / "run", {**FILES, name: b"x"})
     assert _siblings(tmp_path) == []
 
 
@@ -73,7 +78,7 @@ def test_failure_mid_write_leaves_old_set_and_no_staging(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc_type: type[BaseException]
 ) -> None:
     out = tmp_path / "run"
-    old = {"SUMMARY.json": b"old\n"}
+    old = OLD
     write_receipt_set(out, old)
     real = write_mod._write_new_file
     calls = []
@@ -96,15 +101,17 @@ def test_failure_mid_write_without_previous_set_leaves_nothing(tmp_path: Path, m
     def broken_fsync(fd: int) -> None:
         raise OSError("no space left")
 
-    monkeypatch.setattr(write_mod.os, "fsync", broken_fsync)
-    with pytest.raises(OSError, match="no space"):
-        write_receipt_set(tmp_path / "run", FILES)
+    out = tmp_path / "run"
+    with claim_out_dir(out) as claim:  # preflight's probe passes; the disk fills up during the write
+        monkeypatch.setattr(write_mod.os, "fsync", broken_fsync)
+        with pytest.raises(ReceiptWriteError, match=f"cannot write the receipt set {out}: no space"):
+            write_receipt_set(out, FILES, claim=claim)
     assert _siblings(tmp_path) == []
 
 
 def test_failed_swap_restores_the_old_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "run"
-    old = {"SUMMARY.json": b"old\n"}
+    old = OLD
     write_receipt_set(out, old)
     real_rename = os.rename
 
