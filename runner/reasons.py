@@ -353,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = write_catalog(Path(args.write) if args.write else None)
     sys.stdout.write(f"wrote {target}\n")
     if not args.write:
-        from runner.receipts.catalog_schemas import write_schema_codes
+        from runner.catalog_schemas import write_schema_codes
 
         for schema in write_schema_codes():
             sys.stdout.write(f"wrote {schema}\n")

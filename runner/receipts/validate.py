@@ -21,8 +21,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 from runner._resources import schemas_dir
-from runner.reasons import CATALOG
 from runner.canonical import CanonicalJSONError, dumps, json_path, sha256_tag
+from runner.reasons import CATALOG
 from runner.receipts.meaning import meaning_problems
 
 __all__ = [

@@ -9,8 +9,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from runner._resources import schemas_dir
+from runner.catalog_schemas import CODED_KINDS, schema_text
 from runner.reasons import CATALOG
-from runner.receipts.catalog_schemas import CODED_KINDS, schema_text
 from runner.receipts.validate import KINDS, ReceiptSchemaError, document_problems, kind_for, validate_document
 
 SCHEMA_FILES = [f"{kind}.schema.json" for kind in KINDS]

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from runner.pipeline import RunConfig, run
 from runner.canonical import dumps, sha256_tag
+from runner.pipeline import RunConfig, run
 from runner.receipts.meaning import verdicts
 from runner.receipts.render import render_markdown
 from runner.receipts.validate import RESULT_FILE, validate_run_dir

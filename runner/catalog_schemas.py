@@ -42,11 +42,10 @@ def schema_text(kind: str, directory: Path | None = None) -> str:
 
 def write_schema_codes(directory: Path | None = None) -> list[Path]:
     """Regenerate the enum in every coded receipt schema; the files written."""
-    from runner.receipts.write import atomic_write_bytes
-
     written = []
     for kind in CODED_KINDS:
         path = (directory or schemas_dir()) / f"{kind}.schema.json"
-        atomic_write_bytes(path, schema_text(kind, directory).encode("utf-8"))
+        # A developer's regeneration of checked-in files: a plain write, like reasons.write_catalog.
+        path.write_text(schema_text(kind, directory), encoding="utf-8")
         written.append(path)
     return written
