@@ -126,7 +126,9 @@ _CLIENT_FIELD = Form(min_length=1, max_length=1024)
 )
 async def post_token(
     request: Request,
-    grant_type: Annotated[str, Form(min_length=1, max_length=1024)],
+    # A string, not a Literal: another grant type is OAuth2's 400 unsupported_grant_type, not a 422;
+    # the document still names the one grant type that works.
+    grant_type: Annotated[str, Form(max_length=1024, json_schema_extra={"enum": ["client_credentials"]})],
     client_id: Annotated[str | None, _CLIENT_FIELD] = None,
     client_secret: Annotated[str | None, _CLIENT_FIELD] = None,
 ) -> AsciiJSONResponse:

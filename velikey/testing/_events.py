@@ -47,11 +47,26 @@ def render_event(plan_id: str, seq: int, phase: str) -> bytes:
 router = APIRouter(tags=["rollouts"])
 
 _ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorResponse"}  # in the document through the other routes
+# Before OpenAPI 3.2 (``itemSchema``), an event stream's ``schema`` describes one event, as
+# schemathesis reads it: its fields as strings, ``data`` as JSON of a PhaseEvent.
+_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+        "event": {"type": "string", "enum": ["phase"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": PhaseEvent.model_json_schema(),
+        },
+    },
+}
 _STREAM: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "One `phase` event per line block (`id: n`, `event: phase`, `data: <PhaseEvent JSON>`), "
+        "description": "One `phase` event per block (`id: n`, `event: phase`, `data: <PhaseEvent JSON>`), "
         "then the server closes the stream.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
     },
     # Errors are JSON like everywhere else; "model" alone would document them as the stream's type.
     **{
@@ -67,22 +82,25 @@ _STREAM: dict[int | str, dict[str, Any]] = {
     status_code=200,
     responses=_STREAM,
     dependencies=[Depends(require_auth)],
-    openapi_extra={"x-event-data": PhaseEvent.model_json_schema()},
 )
 async def rollout_events(
     request: Request,
     planId: Annotated[str, Path(min_length=1, max_length=256)],
+    # A string of digits rather than an int: SSE headers are text, and 0 (the default) means "from the start".
     last_event_id: Annotated[
-        int | None,
-        Header(alias="Last-Event-ID", ge=0, description="Resume after this event (the `id:` last received)."),
-    ] = None,
+        str,
+        Header(
+            alias="Last-Event-ID",
+            pattern="^[0-9]{1,18}$",
+            description="Resume after this event (the `id:` last received).",
+        ),
+    ] = "0",
 ) -> EventStreamResponse:
     """The phases of a plan's rollout: ``planned``; if applied, then ``applying``, ``canary`` and
     ``stable``, or ``rolled_back`` in place of ``stable`` once rolled back."""
     tenant: Tenant = request.app.tenant
     phases = tenant.rollout_phases(planId)
-    start = last_event_id or 0
-    events = [render_event(planId, seq, phase) for seq, phase in enumerate(phases, 1) if seq > start]
+    events = [render_event(planId, seq, phase) for seq, phase in enumerate(phases, 1) if seq > int(last_event_id)]
     interval = request.app.server_config.sse_interval_s
     return EventStreamResponse(_paced(events, interval, request.app.released))
 
