@@ -140,13 +140,9 @@ async def post_token(
     """
     if grant_type != "client_credentials":
         raise ApiError(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
-    given = _basic_client(request.headers.get("authorization")) or (client_id, client_secret)
+    client, secret = _basic_client(request.headers.get("authorization")) or (client_id, client_secret)
     config: ServerConfig = request.app.server_config
-    if (
-        given[0] is None
-        or given[1] is None
-        or not (_same(given[0], config.client_id) & _same(given[1], config.client_secret))
-    ):
+    if client is None or secret is None or not (_same(client, config.client_id) & _same(secret, config.client_secret)):
         raise ApiError(401, "invalid_client")
     tenant: Tenant = request.app.tenant
     body = {"access_token": tenant.tokens.issue(), "token_type": "Bearer", "expires_in": tenant.tokens.expires_in}

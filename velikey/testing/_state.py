@@ -3,7 +3,8 @@
 Everything is derived from the seed, so two servers with the same seed answer the same
 requests with the same bytes, and receipts recorded against them can be compared byte for
 byte. Effects go through one idempotency ledger, so "same key, same answer, one effect" is
-enforced in one place and reported by ``/__ref/state``. The state is touched only from the
+enforced in one place and reported by ``/__ref/state``; effects sent without a key (as the
+public SDK sends them) are done once per request and counted apart, as ``unkeyed``. The state is touched only from the
 server's event loop, one handler step at a time, so it needs no locks.
 """
 
@@ -98,7 +99,6 @@ PHASES: dict[PlanStatus, tuple[str, ...]] = {
 class _Plan:
     body: dict[str, Any]
     steps: list[dict[str, Any]]
-    applied_token: str | None = None
     status: PlanStatus = "planned"
 
 
@@ -266,12 +266,11 @@ class Tenant:
             if request.explain:
                 data["explanation"] = ["Dry run: the steps above would run; nothing was changed."]
             return {"success": True, "data": data}
-        if plan.applied_token is not None:
+        if plan.status == "applied":
             raise ApiError(409, "plan_already_applied", "this plan is applied; roll it back before applying again")
         # An unkeyed apply has no key to derive its token from; its place in the unkeyed count is unique.
         token_key: str | int = key if key is not None else self._count_unkeyed("apply")
         token = f"rbk-{digest(['rollback', self.seed, request.planId, token_key])[:24]}"
-        plan.applied_token = token
         plan.status = "applied"
         self.grants[token] = _Grant(request.planId)
         data.update(applied=True, rollbackToken=token)
@@ -302,8 +301,7 @@ class Tenant:
         if key is None:
             self._count_unkeyed("rollback")
         grant.rolled_back = True
-        plan = self.plans[grant.plan_id]
-        plan.applied_token, plan.status = None, "rolled_back"
+        self.plans[grant.plan_id].status = "rolled_back"
         data["rolledBack"] = True
         if request.explain:
             data["explanation"] = ["Rolled back; the plan may be applied again under a new key."]
