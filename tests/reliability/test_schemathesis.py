@@ -52,11 +52,11 @@ def _config(server: ReferenceServer) -> str:
 [auth.openapi.APIKeyCookie]
 api_key = "{token}"
 
-# A real apply or rollback (dryRun/confirm) needs an Idempotency-Key, refused with 422 without
-# one. The rule joins a header and a body field, which an OpenAPI schema cannot express, so a
-# schema-valid request without the key is rightly refused: 422 is accepted here, and only here.
+# A confirmed rollback (confirm=true) needs confirmation="ROLLBACK", refused with 422 without it.
+# The rule joins two body fields, which the generated schema does not express, so a schema-valid
+# request without the word is rightly refused: 422 is accepted here, and only here.
 [[operations]]
-include-path = ["/api/rollouts/apply", "/api/rollouts/rollback"]
+include-path = ["/api/rollouts/rollback"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 """
 
@@ -80,8 +80,8 @@ def test_the_reference_server_keeps_its_openapi_contract(tmp_path: Path) -> None
         state = server.state()
     report = result.stdout[-12000:] + result.stderr[-4000:]
     assert result.returncode == 0, report
-    assert "12 selected / 12 total" in result.stdout, report
+    assert "14 selected / 14 total" in result.stdout, report
     # The document's links (plan -> apply -> rollback) let the stateful phase use real ids.
     assert "Missing test data" not in result.stdout, report
     # Every operation was reached, not just refused at the door.
-    assert sum(state["requests"].values()) > 12 * MAX_EXAMPLES
+    assert sum(state["requests"].values()) > 14 * MAX_EXAMPLES

@@ -94,6 +94,12 @@ def test_config_refuses_unusable_values() -> None:
         {"password": ""},
         {"auth_schema": "legacy"},
         {"metering_lag_s": -1},
+        {"client_id": "two words"},
+        {"client_secret": ""},
+        {"token_ttl_s": float("inf")},
+        {"token_ttl_s": True},
+        {"sse_interval_s": 61},
+        {"sse_interval_s": float("nan")},
         {"seed": -1},
         {"faults": ("GET /x",)},
     ):
@@ -104,7 +110,11 @@ def test_config_refuses_unusable_values() -> None:
 def test_config_repr_hides_secrets() -> None:
     from velikey.testing import ServerConfig
 
-    text = repr(ServerConfig(session_token="s3cret-token", api_key="s3cret-key", password="s3cret-pw"))
+    text = repr(
+        ServerConfig(
+            session_token="s3cret-token", api_key="s3cret-key", password="s3cret-pw", client_secret="s3cret-client"
+        )
+    )
     assert "s3cret" not in text
 
 

@@ -24,6 +24,10 @@ OPTIONS = [
     "--auth-schema",
     "--metering-lag-s",
     "--critical-alerts",
+    "--client-id",
+    "--client-secret",
+    "--token-ttl-s",
+    "--sse-interval-s",
     "--faults",
     "--seed",
 ]
@@ -54,6 +58,9 @@ def test_a_bad_fault_file_is_a_usage_error(tmp_path: Path) -> None:
         ["--faults", "/nonexistent/faults.yaml"],
         ["--auth-schema", "legacy"],
         ["--metering-lag-s", "-1"],
+        ["--token-ttl-s", "-1"],
+        ["--sse-interval-s", "61"],
+        ["--client-secret", "has spaces"],
         ["--port", "70000"],
         ["--session-token", "two words"],
     ],
@@ -72,7 +79,7 @@ def test_module_serves_until_interrupted(tmp_path: Path) -> None:
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert process.stdout is not None
-        printed = dict(process.stdout.readline().rstrip("\n").split(": ", 1) for _ in range(9))
+        printed = dict(process.stdout.readline().rstrip("\n").split(": ", 1) for _ in range(12))
         assert printed["base_url"].startswith("http://127.0.0.1:")
         assert printed["payload_url"] == printed["base_url"] + "/ingest"
         assert printed["session_cookie"] == "next-auth.session-token=ref-session-token-0"
@@ -82,6 +89,8 @@ def test_module_serves_until_interrupted(tmp_path: Path) -> None:
             "reference-password",
         )
         assert printed["policy_id"].startswith("pol-") and printed["faults"] == "1"
+        assert printed["token_url"] == printed["base_url"] + "/api/oauth/token"
+        assert (printed["client_id"], printed["client_secret"]) == ("ref-client-0", "ref-client-secret-0")
         headers = {"Authorization": "Bearer cli-key"}
         with httpx.Client(base_url=printed["base_url"], headers=headers, trust_env=False, timeout=5) as http:
             assert http.get("/api/healthz").status_code == 200

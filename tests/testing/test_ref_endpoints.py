@@ -60,14 +60,64 @@ def test_auth_is_checked_before_the_body(shared_server: ReferenceServer) -> None
     assert response.status_code == 401
 
 
-def test_policies_lists_active_and_inactive(client: httpx.Client) -> None:
-    everything = client.get("/api/policies").json()["policies"]
-    active = client.get("/api/policies", params={"active_only": "true"}).json()["policies"]
+def test_policies_lists_active_and_inactive_by_id(client: httpx.Client) -> None:
+    answer = client.get("/api/policies").json()
+    everything = answer["policies"]
     assert {p["isActive"] for p in everything} == {True, False}
-    assert active == [p for p in everything if p["isActive"]]
+    assert answer["total"] == len(everything) == 3
+    assert [p["id"] for p in everything] == sorted(p["id"] for p in everything)
     for policy in everything:
         assert set(policy) == {"id", "name", "isActive", "mode", "version"}
         assert policy["id"].startswith("pol-")
+
+
+@pytest.mark.parametrize(
+    ("query", "active_only"),
+    [
+        ({"isActive": "true"}, True),
+        ({"active_only": "true"}, True),
+        ({"isActive": "false"}, False),
+        ({"active_only": "false"}, False),
+        ({}, False),
+    ],
+    ids=lambda value: "&".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value),
+)
+def test_both_filter_forms_select_the_active_policies(
+    client: httpx.Client, query: dict[str, str], active_only: bool
+) -> None:
+    everything = client.get("/api/policies").json()["policies"]
+    answer = client.get("/api/policies", params=query).json()
+    expected = [p for p in everything if p["isActive"] or not active_only]
+    assert answer == {"policies": expected, "total": len(expected)}
+
+
+def test_the_first_active_policy_is_the_first_listed(shared_server: ReferenceServer, client: httpx.Client) -> None:
+    listed = client.get("/api/policies", params={"isActive": "true"}).json()["policies"]
+    assert listed[0]["id"] == shared_server.first_active_policy_id
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(1, 0), (1, 1), (2, 1), (5, 0), (1, 3), (1000, 2)])
+def test_policies_page_with_limit_and_offset(client: httpx.Client, limit: int, offset: int) -> None:
+    everything = client.get("/api/policies").json()["policies"]
+    page = client.get("/api/policies", params={"limit": limit, "offset": offset}).json()
+    assert page == {"policies": everything[offset : offset + limit], "total": 3}
+
+
+def test_policy_pages_walk_the_whole_list_once(client: httpx.Client) -> None:
+    everything = client.get("/api/policies").json()["policies"]
+    walked = [
+        p for offset in range(0, 3) for p in client.get(f"/api/policies?limit=1&offset={offset}").json()["policies"]
+    ]
+    assert walked == everything
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(1, 0), (1, 1), (2, 1), (100, 2)])
+def test_alerts_page_with_limit_and_offset(start_server, limit: int, offset: int) -> None:
+    with client_for(start_server(critical_alerts=2), headers=BEARER) as http:
+        everything = http.get("/api/alerts").json()
+        page = http.get("/api/alerts", params={"limit": limit, "offset": offset}).json()
+    assert everything["total"] == len(everything["alerts"]) == 4
+    assert page == {"alerts": everything["alerts"][offset : offset + limit], "total": 4}
 
 
 def test_policy_ids_come_from_the_seed(start_server) -> None:
@@ -110,6 +160,13 @@ def test_alerts_limit_and_resolved_filter(client: httpx.Client) -> None:
         "/api/alerts?resolved=perhaps",
         "/api/usage/summary?period=last",
         "/api/policies?active_only=2x",
+        "/api/policies?isActive=yes-please",
+        "/api/policies?limit=0",
+        "/api/policies?limit=1001",
+        "/api/policies?offset=-1",
+        "/api/policies?offset=one",
+        "/api/alerts?offset=-1",
+        "/api/alerts?limit=1001",
     ],
 )
 def test_bad_query_parameters_are_422(client: httpx.Client, path: str) -> None:

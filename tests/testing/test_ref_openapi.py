@@ -29,15 +29,45 @@ def test_openapi_covers_the_contract() -> None:
         "/api/rollouts/plan": "post",
         "/api/rollouts/apply": "post",
         "/api/rollouts/rollback": "post",
+        "/api/rollouts/{planId}/events": "get",
         "/api/telemetry/ingest": "post",
         "/ingest": "post",
         "/api/auth/csrf": "get",
         "/api/auth/callback/credentials": "post",
+        "/api/oauth/token": "post",
     }
     assert {path: next(iter(ops)) for path, ops in doc["paths"].items()} == expected
     assert set(doc["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyCookie"}
     assert "security" in doc["paths"]["/api/policies"]["get"]
     assert "security" not in doc["paths"]["/api/healthz"]["get"]
+    assert "security" not in doc["paths"]["/api/oauth/token"]["post"], "the token endpoint is how a client gets auth"
+    events = doc["paths"]["/api/rollouts/{planId}/events"]["get"]
+    assert set(events["responses"]["200"]["content"]) == {"text/event-stream"}
+    assert set(events["responses"]["404"]["content"]) == {"application/json"}
+
+
+def test_openapi_documents_the_public_sdk_wire_forms() -> None:
+    paths = export_openapi()["paths"]
+    policies = {p["name"] for p in paths["/api/policies"]["get"]["parameters"]}
+    assert policies == {"isActive", "active_only", "limit", "offset"}
+    assert {p["name"] for p in paths["/api/alerts"]["get"]["parameters"]} == {"resolved", "limit", "offset"}
+    schemas = export_openapi()["components"]["schemas"]
+    assert schemas["PlanRequest"]["required"] == ["policyId"]
+    assert schemas["ApplyRequest"]["required"] == ["planId"]
+    assert schemas["RollbackRequest"]["required"] == ["rollbackToken"]
+    assert {schemas["PlanRequest"]["properties"][name]["default"] for name in ("dryRun", "explain")} == {False}
+    assert schemas["ApplyRequest"]["properties"]["dryRun"]["default"] is False
+    assert schemas["RollbackRequest"]["properties"]["confirm"]["default"] is False
+    assert set(schemas["PoliciesResponse"]["required"]) == {"policies", "total"}
+
+
+def test_openapi_links_plans_and_applies_to_their_event_stream() -> None:
+    paths = export_openapi()["paths"]
+    operation = paths["/api/rollouts/{planId}/events"]["get"]["operationId"]
+    for path, pointer in (("/api/rollouts/plan", "plan_id"), ("/api/rollouts/apply", "planId")):
+        link = paths[path]["post"]["responses"]["200"]["links"]["Events"]
+        assert link["operationId"] == operation
+        assert link["parameters"] == {"path.planId": f"$response.body#/data/{pointer}"}
 
 
 def test_the_regeneration_command_writes_the_checked_in_bytes(tmp_path: Path) -> None:

@@ -141,11 +141,31 @@ def test_applying_an_applied_plan_under_another_key_is_409(http: httpx.Client) -
     assert response.json()["error"] == "plan_already_applied"
 
 
-def test_apply_without_any_key_is_422_and_without_effect(http: httpx.Client) -> None:
-    response = _apply(http, _plan(http), None)
-    assert response.status_code == 422
-    assert response.json()["error"] == "idempotency_key_required"
-    assert _effects(http)["apply"] == {}
+def _unkeyed(http: httpx.Client) -> dict[str, int]:
+    return http.server.state()["unkeyed"]  # type: ignore[attr-defined, no-any-return]
+
+
+def test_apply_without_any_key_is_done_once_per_request_and_counted_as_unkeyed(http: httpx.Client) -> None:
+    plan_id = _plan(http)
+    first = _apply(http, plan_id, None)
+    assert first.status_code == 200, first.text
+    data = first.json()["data"]
+    assert (data["applied"], data["dryRun"]) == (True, False)
+    assert "idempotent-replayed" not in first.headers
+    assert (_effects(http)["apply"], _unkeyed(http)) == ({}, {"apply": 1, "rollback": 0})
+    # Nothing to replay without a key: the second request is a second attempt, refused as such.
+    again = _apply(http, plan_id, None)
+    assert (again.status_code, again.json()["error"]) == (409, "plan_already_applied")
+    assert _unkeyed(http) == {"apply": 1, "rollback": 0}
+
+
+def test_unkeyed_applies_of_one_plan_get_distinct_rollback_tokens(http: httpx.Client) -> None:
+    plan_id = _plan(http)
+    first = _apply(http, plan_id, None).json()["data"]["rollbackToken"]
+    assert _rollback(http, first, None).json()["data"]["rolledBack"] is True
+    second = _apply(http, plan_id, None).json()["data"]["rollbackToken"]
+    assert first != second
+    assert _unkeyed(http) == {"apply": 2, "rollback": 1}
 
 
 def test_apply_key_from_body_and_header_wins(http: httpx.Client) -> None:
@@ -188,14 +208,23 @@ def test_rollback_preview_then_once(http: httpx.Client) -> None:
     assert reapplied.json()["data"]["rollbackToken"] != token
 
 
-def test_rollback_needs_the_confirmation_word_a_known_token_and_a_key(http: httpx.Client) -> None:
+def test_a_confirmed_rollback_needs_the_confirmation_word_and_a_known_token(http: httpx.Client) -> None:
     token = _apply(http, _plan(http), "apply-1").json()["data"]["rollbackToken"]
     assert _rollback(http, token, "rb-1", confirmation="rollback").status_code == 422
     missing = {"rollbackToken": token, "confirm": True}
     assert http.post("/api/rollouts/rollback", json=missing, headers={"Idempotency-Key": "rb-1"}).status_code == 422
     assert _rollback(http, "rbk-unknown", "rb-1").status_code == 404
-    assert _rollback(http, token, None).status_code == 422
-    assert _effects(http)["rollback"] == {}
+    assert _effects(http)["rollback"] == {} and _unkeyed(http)["rollback"] == 0
+
+
+def test_rollback_without_a_key_is_done_once_and_counted_as_unkeyed(http: httpx.Client) -> None:
+    token = _apply(http, _plan(http), "apply-1").json()["data"]["rollbackToken"]
+    done = _rollback(http, token, None)
+    assert done.status_code == 200 and done.json()["data"]["rolledBack"] is True
+    assert (_effects(http)["rollback"], _unkeyed(http)) == ({}, {"apply": 0, "rollback": 1})
+    again = _rollback(http, token, None)
+    assert (again.status_code, again.json()["error"]) == (409, "already_rolled_back")
+    assert _unkeyed(http)["rollback"] == 1
 
 
 @pytest.mark.parametrize(

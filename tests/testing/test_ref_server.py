@@ -107,10 +107,22 @@ def test_a_taken_port_is_an_os_error() -> None:
 
 
 def test_repr_hides_credentials_and_config_is_kept() -> None:
-    config = ServerConfig(api_key="very-secret-key", seed=4)
+    config = ServerConfig(api_key="very-secret-key", client_secret="very-secret-client", seed=4)
     server = ReferenceServer(config)
     assert server.config is config
-    assert "very-secret-key" not in repr(server) and "not running" in repr(server)
+    assert "very-secret" not in repr(server) and "not running" in repr(server)
+
+
+def test_keyword_options_override_the_config() -> None:
+    config = ServerConfig(seed=4, token_ttl_s=10)
+    server = ReferenceServer(config, client_id="cid", client_secret="csecret", sse_interval_s=0)
+    assert (server.config.client_id, server.config.client_secret, server.config.sse_interval_s) == ("cid", "csecret", 0)
+    assert (server.config.seed, server.config.token_ttl_s) == (4, 10)
+    assert ReferenceServer(token_ttl_s=0).config.token_ttl_s == 0
+    with pytest.raises(ValueError, match="sse_interval_s"):
+        ReferenceServer(sse_interval_s=-1)
+    with ReferenceServer() as running:
+        assert running.token_url == running.base_url + "/api/oauth/token"
 
 
 def test_create_app_returns_a_fastapi_app() -> None:

@@ -1,7 +1,8 @@
 """The reference Axis server: the Axis contract on a real loopback socket, for tests and demos.
 
-It serves a deterministic, seeded tenant, enforces auth and idempotency, echoes payload
-hashes and injects faults on request, so the SDK and the runner can be tested end to end
+It serves a deterministic, seeded tenant, enforces auth (API key, session cookie, OAuth2
+client credentials tokens) and idempotency, streams rollout events, echoes payload hashes
+and injects faults on request, so the SDK and the runner can be tested end to end
 (retries, timeouts, exactly-once effects, metering) without a real tenant. It is also the
 source of ``schemas/axis-openapi.json``.
 

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from velikey import __version__
 
-from . import _auth, _routes
+from . import _auth, _events, _routes
 from ._config import ServerConfig
 from ._faults import FaultPlan
 from ._inject import inject
@@ -43,14 +43,15 @@ class ReferenceApp(FastAPI):
         self.tenant = Tenant(config)
         self._faults = FaultPlan(config.faults)
         # Set when the server stops: held ("hang") and delayed requests let go of their connection.
-        self._released = asyncio.Event()
+        self.released = asyncio.Event()
         install_error_handlers(self)
         self.include_router(_routes.router)
         self.include_router(_auth.router)
+        self.include_router(_events.router)
 
     def release_held(self) -> None:
         """Let every held or delayed request end now; call from the server's event loop."""
-        self._released.set()
+        self.released.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == _routes.STATE_PATH:
@@ -64,7 +65,7 @@ class ReferenceApp(FastAPI):
             return
         self.tenant.faults_injected[route] += 1
         echoes = scope["path"] == _routes.PAYLOAD_PATH
-        await inject(fault, super().__call__, scope, receive, send, self._released, echoes)
+        await inject(fault, super().__call__, scope, receive, send, self.released, echoes)
 
 
 def create_app(config: ServerConfig) -> FastAPI:

@@ -1,31 +1,40 @@
-"""Who may call the reference server, and the NextAuth-style credentials bootstrap.
+"""Who may call the reference server: API key, session cookie, or OAuth2 access token.
 
 Axis accepts an API key as a bearer token or the ``next-auth.session-token`` cookie; the
 bootstrap (csrf token, then a form post with email and password) mints that cookie. The
 server can also answer the bootstrap in an older ("stale") shape, because a client must
-notice a changed auth schema instead of carrying on without a session.
+notice a changed auth schema instead of carrying on without a session. The OAuth2 client
+credentials grant (``POST /api/oauth/token``) issues bearer tokens that expire, so a client's
+token caching and refresh meet a real expiry.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from ._config import ServerConfig
-from ._models import CsrfResponse, ErrorResponse, LoginResponse
+from ._models import CsrfResponse, ErrorResponse, LoginResponse, TokenResponse
 from ._responses import AsciiJSONResponse
-from ._state import ApiError
+from ._state import ApiError, Tenant
 
-__all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "csrf_token", "require_auth", "router"]
+__all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "TOKEN_PATH", "csrf_token", "require_auth", "router"]
 
 SESSION_COOKIE = "next-auth.session-token"
 CSRF_COOKIE = "next-auth.csrf-token"
+TOKEN_PATH = "/api/oauth/token"
 
-_bearer = HTTPBearer(auto_error=False, description="The tenant's API key: `Authorization: Bearer <key>`.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description=f"The tenant's API key, or an access token from `POST {TOKEN_PATH}`: `Authorization: Bearer <token>`.",
+)
 _session = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="The session cookie minted by the credentials bootstrap."
 )
@@ -40,12 +49,19 @@ async def require_auth(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     session: Annotated[str | None, Security(_session)],
 ) -> None:
-    """Let the request through with the right API key or session cookie; otherwise 401."""
+    """Let the request through with the right API key, session cookie or a live access token; otherwise 401."""
     config: ServerConfig = request.app.server_config
     if bearer is not None and _same(bearer.credentials, config.api_key):
         return
     if session is not None and _same(session, config.session_token):
         return
+    if bearer is not None:
+        tenant: Tenant = request.app.tenant
+        status = tenant.tokens.status(bearer.credentials)
+        if status == "valid":
+            return
+        if status == "expired":
+            raise ApiError(401, "token_expired", "the access token has expired; request a new one")
     raise ApiError(401, "unauthorized")
 
 
@@ -98,3 +114,50 @@ async def post_credentials(
         # Written by hand so the header is exactly the documented `name=value; Path=/; HttpOnly`.
         response.headers.append("set-cookie", f"{SESSION_COOKIE}={config.session_token}; Path=/; HttpOnly")
     return response
+
+
+_CLIENT_FIELD = Form(min_length=1, max_length=1024)
+
+
+@router.post(
+    TOKEN_PATH,
+    response_model=TokenResponse,
+    responses={status: {"model": ErrorResponse} for status in (400, 401, 422)},
+)
+async def post_token(
+    request: Request,
+    # A string, not a Literal: another grant type is OAuth2's 400 unsupported_grant_type, not a 422;
+    # the document still names the one grant type that works.
+    grant_type: Annotated[str, Form(max_length=1024, json_schema_extra={"enum": ["client_credentials"]})],
+    client_id: Annotated[str | None, _CLIENT_FIELD] = None,
+    client_secret: Annotated[str | None, _CLIENT_FIELD] = None,
+) -> AsciiJSONResponse:
+    """Issue an access token for the client credentials grant (RFC 6749 4.4).
+
+    The client authenticates with HTTP Basic (``client_id:client_secret``) or with both in the
+    form; Basic wins when both are given. Only ``client_credentials`` is supported (else 400
+    ``unsupported_grant_type``); a wrong client is 401 ``invalid_client``. Each token is new.
+    """
+    if grant_type != "client_credentials":
+        raise ApiError(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
+    client, secret = _basic_client(request.headers.get("authorization")) or (client_id, client_secret)
+    config: ServerConfig = request.app.server_config
+    if client is None or secret is None or not (_same(client, config.client_id) & _same(secret, config.client_secret)):
+        raise ApiError(401, "invalid_client")
+    tenant: Tenant = request.app.tenant
+    body = {"access_token": tenant.tokens.issue(), "token_type": "Bearer", "expires_in": tenant.tokens.expires_in}
+    # RFC 6749 5.1: token answers must not be cached.
+    return AsciiJSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def _basic_client(header: str | None) -> tuple[str | None, str | None] | None:
+    """The client id and secret of an ``Authorization: Basic`` header (form-encoded, RFC 6749 2.3.1)."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return (None, None)  # Basic was meant, and is wrong: never fall back to the form
+    client, sep, secret = decoded.partition(":")
+    return (unquote_plus(client), unquote_plus(secret)) if sep else (None, None)

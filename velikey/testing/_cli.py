@@ -14,7 +14,7 @@ from typing import cast
 
 import click
 
-from ._config import MAX_CRITICAL_ALERTS, AuthSchema, ServerConfig
+from ._config import MAX_CRITICAL_ALERTS, MAX_SSE_INTERVAL_S, AuthSchema, ServerConfig
 from ._faults import FaultFileError, load_faults
 from ._server import ReferenceServer
 
@@ -86,6 +86,34 @@ _DEFAULTS = ServerConfig()
     "(at most 45), to exercise a health_below_threshold gate.",
 )
 @click.option(
+    "--client-id",
+    default=_DEFAULTS.client_id,
+    show_default=True,
+    help="OAuth2 client id the token endpoint (POST /api/oauth/token, client credentials) accepts (AXIS_CLIENT_ID).",
+)
+@click.option(
+    "--client-secret",
+    default=_DEFAULTS.client_secret,
+    show_default=True,
+    help="OAuth2 client secret the token endpoint accepts (AXIS_CLIENT_SECRET).",
+)
+@click.option(
+    "--token-ttl-s",
+    type=click.FloatRange(min=0),
+    default=_DEFAULTS.token_ttl_s,
+    show_default=True,
+    help="Seconds an issued access token stays valid; then it is refused with 401 token_expired. "
+    "0 issues tokens that are already expired, to exercise a client's refresh.",
+)
+@click.option(
+    "--sse-interval-s",
+    type=click.FloatRange(0, MAX_SSE_INTERVAL_S),
+    default=_DEFAULTS.sse_interval_s,
+    show_default=True,
+    help="Seconds between two events of GET /api/rollouts/{planId}/events, to exercise a client's "
+    "read timeout and Last-Event-ID reconnect.",
+)
+@click.option(
     "--faults",
     "faults_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -110,14 +138,19 @@ def serve_command(
     auth_schema: str,
     metering_lag_s: float,
     critical_alerts: int,
+    client_id: str,
+    client_secret: str,
+    token_ttl_s: float,
+    sse_interval_s: float,
     faults_file: Path | None,
     seed: int,
 ) -> None:
     """Serve the Axis contract from a fresh, seeded tenant on loopback until Ctrl-C.
 
-    Prints the base URL, the payload (hash echo) URL and the credentials to use. GET
-    /__ref/state reports what the server has seen: requests per route, effects per
-    idempotency key, ingested bytes and injected faults.
+    Prints the base URL, the payload (hash echo) URL and the credentials to use, the OAuth2
+    client and its token URL last. GET /__ref/state reports what the server has seen:
+    requests per route, effects per idempotency key and unkeyed ones, ingested bytes,
+    injected faults and tokens issued.
     """
     try:
         faults = load_faults(faults_file) if faults_file is not None else ()
@@ -132,6 +165,10 @@ def serve_command(
             auth_schema=cast(AuthSchema, auth_schema),
             metering_lag_s=metering_lag_s,
             critical_alerts=critical_alerts,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_ttl_s=token_ttl_s,
+            sse_interval_s=sse_interval_s,
             faults=faults,
             seed=seed,
         )
@@ -156,6 +193,9 @@ def serve_command(
             ("policy_id", server.first_active_policy_id),
             ("auth_schema", config.auth_schema),
             ("faults", str(len(config.faults))),
+            ("token_url", server.token_url),
+            ("client_id", config.client_id),
+            ("client_secret", config.client_secret),
         ):
             click.echo(f"{name}: {value}")
         click.echo("serving; press Ctrl-C to stop", err=True)

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._faults import Fault
 
-__all__ = ["CORRUPT_ECHO", "inject"]
+__all__ = ["CORRUPT_ECHO", "inject", "released_within"]
 
 # Scope key the hash echo reads: report the digest of altered bytes instead of the real ones.
 CORRUPT_ECHO = "velikey.testing.corrupt_echo"
@@ -31,7 +31,7 @@ async def inject(
 
     ``echoes`` says the route is the hash echo, where ``corrupt`` alters the echoed digest.
     """
-    if fault.delay_s > 0 and await _released_within(released, fault.delay_s):
+    if fault.delay_s > 0 and await released_within(released, fault.delay_s):
         await _drop(receive, send)
         return
     if fault.action == "respond":
@@ -108,7 +108,8 @@ async def _drain(receive: Receive) -> None:
             return
 
 
-async def _released_within(released: asyncio.Event, seconds: float) -> bool:
+async def released_within(released: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds``, or less if the server starts stopping (then True)."""
     try:
         await asyncio.wait_for(released.wait(), seconds)
     except asyncio.TimeoutError:

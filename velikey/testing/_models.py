@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = [
     "Alert",
@@ -27,12 +27,14 @@ __all__ = [
     "PlanRequest",
     "PlanResponse",
     "PlanStep",
+    "PhaseEvent",
     "PoliciesResponse",
     "Policy",
     "RollbackData",
     "RollbackRequest",
     "RollbackResponse",
     "TelemetryResponse",
+    "TokenResponse",
     "UsagePeriod",
     "UsageResponse",
     "UsageSummary",
@@ -57,31 +59,49 @@ class _Request(BaseModel):
 
 
 class PlanRequest(_Request):
-    """``POST /api/rollouts/plan``: stage a policy to a canary share, wait, then promote."""
+    """``POST /api/rollouts/plan``: stage a policy to a canary share, wait, then promote.
+
+    The defaults are what the public SDK means when it leaves a field out (DESIGN, wire
+    tolerance): a 5% canary, a 300 s window, and absent booleans are false.
+    """
 
     policyId: str = _Id
-    canaryPercent: JsonInt = Field(ge=1, le=100)
-    stabilizationWindowS: JsonInt = Field(ge=0)
-    dryRun: bool = True
+    canaryPercent: JsonInt = Field(default=5, ge=1, le=100)
+    stabilizationWindowS: JsonInt = Field(default=300, ge=0)
+    dryRun: bool = False
     explain: bool = False
 
 
 class ApplyRequest(_Request):
-    """``POST /api/rollouts/apply``; the ``Idempotency-Key`` header wins over ``idempotencyKey``."""
+    """``POST /api/rollouts/apply``; the ``Idempotency-Key`` header wins over ``idempotencyKey``.
+
+    An absent ``dryRun`` is false: a client that leaves it out asked for the real apply, and
+    turning that into a dry run reporting success would hide that nothing happened.
+    """
 
     planId: str = _Id
     idempotencyKey: str | None = Field(default=None, min_length=1, max_length=256)
-    dryRun: bool = True
+    dryRun: bool = False
     explain: bool = False
 
 
 class RollbackRequest(_Request):
-    """``POST /api/rollouts/rollback``; ``confirmation`` must spell ROLLBACK, ``confirm`` makes it real."""
+    """``POST /api/rollouts/rollback``: ``confirm`` makes it real, and then ``confirmation`` must spell ROLLBACK.
+
+    An absent ``confirm`` is false, so a body that does not ask for the rollback previews it
+    instead of undoing an apply; a preview needs no confirmation word.
+    """
 
     rollbackToken: str = _Id
-    confirm: bool = True
-    confirmation: Literal["ROLLBACK"]
+    confirm: bool = False
+    confirmation: Literal["ROLLBACK"] | None = None
     explain: bool = False
+
+    @model_validator(mode="after")
+    def _confirmed_in_words(self) -> RollbackRequest:
+        if self.confirm and self.confirmation is None:
+            raise ValueError("a confirmed rollback needs confirmation: 'ROLLBACK'")
+        return self
 
 
 class ErrorResponse(BaseModel):
@@ -97,7 +117,13 @@ class HealthResponse(BaseModel):
     version: str
 
 
-class Policy(BaseModel):
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Policy(_Record):
+    """A policy of the tenant; also the record the reference server keeps (one definition)."""
+
     id: str
     name: str
     isActive: bool
@@ -106,7 +132,10 @@ class Policy(BaseModel):
 
 
 class PoliciesResponse(BaseModel):
+    """One page of policies; ``total`` counts every matching policy before paging."""
+
     policies: list[Policy]
+    total: int
 
 
 class UsageSummary(BaseModel):
@@ -126,7 +155,9 @@ class UsageResponse(BaseModel):
     period: UsagePeriod
 
 
-class Alert(BaseModel):
+class Alert(_Record):
+    """An alert of the tenant; also the record the reference server keeps (one definition)."""
+
     id: str
     severity: Literal["info", "warning", "critical", "emergency"]
     title: str
@@ -134,6 +165,8 @@ class Alert(BaseModel):
 
 
 class AlertsResponse(BaseModel):
+    """One page of alerts; ``total`` counts every matching alert before paging."""
+
     alerts: list[Alert]
     total: int
 
@@ -205,3 +238,19 @@ class CsrfResponse(BaseModel):
 
 class LoginResponse(BaseModel):
     url: str
+
+
+class TokenResponse(BaseModel):
+    """An OAuth2 access token (client credentials grant), valid for ``expires_in`` seconds."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+
+
+class PhaseEvent(BaseModel):
+    """The ``data`` of one ``phase`` event of a rollout's event stream."""
+
+    planId: str
+    seq: int
+    phase: Literal["planned", "applying", "canary", "stable", "rolled_back"]

@@ -52,7 +52,8 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=256,
-        description="Same key, same answer, one effect. Real applies and rollbacks need one.",
+        description="Same key, same answer, one effect. Without one an effect is done once per request "
+        "(and counted as unkeyed in /__ref/state).",
     ),
 ]
 
@@ -79,8 +80,18 @@ _ROLLBACK_LINK = {
     "operationId": "rollback_rollout_api_rollouts_rollback_post",
     "description": "Undo the apply with the rollback token it returned.",
     "parameters": {"header.Idempotency-Key": "$response.body#/data/rollbackToken"},
-    "requestBody": {"rollbackToken": "$response.body#/data/rollbackToken", "confirmation": "ROLLBACK"},
+    "requestBody": {"rollbackToken": "$response.body#/data/rollbackToken", "confirm": True, "confirmation": "ROLLBACK"},
 }
+_EVENTS_OPERATION = "rollout_events_api_rollouts__planId__events_get"
+
+
+def _events_link(plan_id: str) -> dict[str, Any]:
+    return {
+        "operationId": _EVENTS_OPERATION,
+        "description": "Follow the rollout of this plan as server-sent events.",
+        "parameters": {"path.planId": plan_id},
+    }
+
 
 router = APIRouter()
 
@@ -96,9 +107,20 @@ async def health() -> dict[str, Any]:
     return HEALTH
 
 
+_ACTIVE = "Only active policies when true; false or absent lists them all."
+Offset = Annotated[int, Query(ge=0, description="Skip this many matching items (paging).")]
+
+
 @router.get("/api/policies", response_model=PoliciesResponse, responses=_errors(401, 422), tags=["policies"], **_AUTHED)
-async def list_policies(tenant: TenantDep, active_only: bool = False) -> dict[str, Any]:
-    return tenant.list_policies(active_only)
+async def list_policies(
+    tenant: TenantDep,
+    isActive: Annotated[bool, Query(description=_ACTIVE + " The public SDK's form.")] = False,
+    active_only: Annotated[bool, Query(description=_ACTIVE + " The older form.")] = False,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many (default: all).")] = None,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Policies ordered by id; either filter form selects the active ones, ``total`` counts before paging."""
+    return tenant.list_policies(isActive or active_only, limit, offset)
 
 
 @router.get(
@@ -111,16 +133,23 @@ async def usage_summary(tenant: TenantDep, period: Literal["current"] = "current
 
 @router.get("/api/alerts", response_model=AlertsResponse, responses=_errors(401, 422), tags=["monitoring"], **_AUTHED)
 async def list_alerts(
-    tenant: TenantDep, resolved: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    tenant: TenantDep,
+    resolved: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
-    return tenant.list_alerts(resolved, limit)
+    """Alerts newest first; ``total`` counts the matching ones before paging."""
+    return tenant.list_alerts(resolved, limit, offset)
 
 
 @router.post(
     "/api/rollouts/plan",
     response_model=PlanResponse,
     response_model_exclude_none=True,
-    responses={**_errors(400, 401, 404, 422), 200: {"links": {"Apply": _APPLY_LINK}}},
+    responses={
+        **_errors(400, 401, 404, 422),
+        200: {"links": {"Apply": _APPLY_LINK, "Events": _events_link("$response.body#/data/plan_id")}},
+    },
     tags=["rollouts"],
     **_AUTHED,
 )
@@ -132,14 +161,17 @@ async def plan_rollout(tenant: TenantDep, body: PlanRequest) -> dict[str, Any]:
     "/api/rollouts/apply",
     response_model=ApplyResponse,
     response_model_exclude_none=True,
-    responses={**_EFFECT_ERRORS, 200: {"links": {"Rollback": _ROLLBACK_LINK}}},
+    responses={
+        **_EFFECT_ERRORS,
+        200: {"links": {"Rollback": _ROLLBACK_LINK, "Events": _events_link("$response.body#/data/planId")}},
+    },
     tags=["rollouts"],
     **_AUTHED,
 )
 async def apply_rollout(
     tenant: TenantDep, body: ApplyRequest, response: Response, key: IdempotencyKey = None
 ) -> dict[str, Any]:
-    """Dry runs preview; a real apply needs an idempotency key and returns a rollback token."""
+    """Dry runs preview; a real apply (``dryRun`` false or absent) returns a rollback token, once per key."""
     return _marked(response, tenant.apply(body, key))
 
 
@@ -154,7 +186,7 @@ async def apply_rollout(
 async def rollback_rollout(
     tenant: TenantDep, body: RollbackRequest, response: Response, key: IdempotencyKey = None
 ) -> dict[str, Any]:
-    """``confirm=false`` previews; ``confirm=true`` undoes the apply once per token."""
+    """``confirm`` false or absent previews; ``confirm=true`` undoes the apply once per token."""
     return _marked(response, tenant.rollback(body, key))
 
 
@@ -236,5 +268,6 @@ class _HashEcho:
 
 @router.get(STATE_PATH, include_in_schema=False)
 async def reference_state(tenant: TenantDep) -> dict[str, Any]:
-    """What the server has seen: requests per route, effects per idempotency key, bytes, faults."""
+    """What the server has seen: requests per route, effects per idempotency key and unkeyed, bytes, faults,
+    tokens issued."""
     return tenant.snapshot()

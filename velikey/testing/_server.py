@@ -14,13 +14,14 @@ import json
 import socket
 import threading
 import time
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
 from ._app import ReferenceApp
-from ._auth import SESSION_COOKIE
+from ._auth import SESSION_COOKIE, TOKEN_PATH
 from ._config import ServerConfig
 from ._routes import PAYLOAD_PATH, STATE_PATH
 from ._state import seeded_policies
@@ -56,11 +57,31 @@ class ReferenceServer:
     {}
 
     Each ``start()`` serves a fresh tenant. ``stop()`` releases held requests, closes every
-    connection and joins the thread, so it returns promptly and leaves no thread behind.
+    connection and joins the thread, so it returns promptly and leaves no thread behind. The
+    OAuth2 client and the event stream pacing can be given as keywords, over ``config``:
+    ``ReferenceServer(token_ttl_s=0)`` serves tokens that are expired on arrival.
     """
 
-    def __init__(self, config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._config = config if config is not None else ServerConfig()
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_ttl_s: float | None = None,
+        sse_interval_s: float | None = None,
+    ) -> None:
+        given: dict[str, Any] = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "token_ttl_s": token_ttl_s,
+            "sse_interval_s": sse_interval_s,
+        }
+        overrides = {name: value for name, value in given.items() if value is not None}
+        base = config if config is not None else ServerConfig()
+        self._config = replace(base, **overrides) if overrides else base
         self._host = host
         self._port = port
         self._base_url: str | None = None
@@ -81,6 +102,11 @@ class ReferenceServer:
     def payload_url(self) -> str:
         """The hash echo endpoint, for ``SDK_E2E_PAYLOAD_URL``."""
         return self.base_url + PAYLOAD_PATH
+
+    @property
+    def token_url(self) -> str:
+        """The OAuth2 token endpoint (client credentials grant), for ``AXIS_TOKEN_URL``."""
+        return self.base_url + TOKEN_PATH
 
     @property
     def session_cookie(self) -> str:

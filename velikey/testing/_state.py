@@ -3,7 +3,8 @@
 Everything is derived from the seed, so two servers with the same seed answer the same
 requests with the same bytes, and receipts recorded against them can be compared byte for
 byte. Effects go through one idempotency ledger, so "same key, same answer, one effect" is
-enforced in one place and reported by ``/__ref/state``. The state is touched only from the
+enforced in one place and reported by ``/__ref/state``; effects sent without a key (as the
+public SDK sends them) are done once per request and counted apart, as ``unkeyed``. The state is touched only from the
 server's event loop, one handler step at a time, so it needs no locks.
 """
 
@@ -15,16 +16,19 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from ._config import ServerConfig
-from ._models import ApplyRequest, PlanRequest, RollbackRequest
+from ._models import Alert, ApplyRequest, PlanRequest, Policy, RollbackRequest
+from ._tokens import TokenStore
 
 __all__ = ["GIB", "LEDGER_KINDS", "ApiError", "Tenant", "digest", "seeded_policies"]
 
 GIB = 1024**3
 LEDGER_KINDS = ("apply", "rollback", "ingest", "telemetry")
+# The effects a client may send without an Idempotency-Key (the public SDK does); counted apart.
+UNKEYED_KINDS = ("apply", "rollback")
 # The billing period is fixed, not the clock's, so answers do not change with the date.
 PERIOD = {"start": "2026-11-01", "end": "2026-11-30"}
 
@@ -53,33 +57,21 @@ def _derived_id(seed: int, kind: str, name: str, prefix: str) -> str:
     return f"{prefix}-{digest(['axis-reference', seed, kind, name])[:12]}"
 
 
-@dataclass(frozen=True)
-class _Policy:
-    id: str
-    name: str
-    isActive: bool
-    mode: str
-    version: int
-
-
-@dataclass(frozen=True)
-class _Alert:
-    id: str
-    severity: str
-    title: str
-    resolved: bool
-
-
-def seeded_policies(seed: int) -> tuple[_Policy, ...]:
+def seeded_policies(seed: int) -> tuple[Policy, ...]:
     catalog = (
         ("tls-baseline", True, "enforce", 3),
         ("pq-hybrid-canary", True, "observe", 1),
         ("legacy-rsa-2048", False, "enforce", 7),
     )
-    return tuple(_Policy(_derived_id(seed, "policy", n, "pol"), n, a, m, v) for n, a, m, v in catalog)
+    # Sorted by id, the order the list route pages in, so "the first active policy" is the listed first.
+    policies = (
+        Policy(id=_derived_id(seed, "policy", n, "pol"), name=n, isActive=a, mode=m, version=v)
+        for n, a, m, v in catalog
+    )
+    return tuple(sorted(policies, key=lambda p: p.id))
 
 
-def _seeded_alerts(seed: int, critical: int = 0) -> tuple[_Alert, ...]:
+def _seeded_alerts(seed: int, critical: int = 0) -> tuple[Alert, ...]:
     # No open critical alert by default: the client-derived health score of a fresh tenant is 100.
     # ``critical`` extra open ones (ServerConfig.critical_alerts) come first, as the newest.
     extra = tuple(("critical", f"Injected critical alert {n} of {critical}", False) for n in range(1, critical + 1))
@@ -88,14 +80,26 @@ def _seeded_alerts(seed: int, critical: int = 0) -> tuple[_Alert, ...]:
         ("info", "Agent 2.4.1 is available for 1 environment", False),
         ("critical", "Handshake failure spike on edge-eu-1", True),
     )
-    return tuple(_Alert(_derived_id(seed, "alert", t, "alt"), s, t, r) for s, t, r in catalog)
+    return tuple(
+        Alert.model_validate({"id": _derived_id(seed, "alert", t, "alt"), "severity": s, "title": t, "resolved": r})
+        for s, t, r in catalog
+    )
+
+
+# Where a plan's rollout stands, and the phases its event stream reports for each state.
+PlanStatus = Literal["planned", "applied", "rolled_back"]
+PHASES: dict[PlanStatus, tuple[str, ...]] = {
+    "planned": ("planned",),
+    "applied": ("planned", "applying", "canary", "stable"),
+    "rolled_back": ("planned", "applying", "canary", "rolled_back"),
+}
 
 
 @dataclass
 class _Plan:
     body: dict[str, Any]
     steps: list[dict[str, Any]]
-    applied_token: str | None = None
+    status: PlanStatus = "planned"
 
 
 @dataclass
@@ -170,12 +174,6 @@ class Metering:
         return (self._base + visible) / GIB
 
 
-def _require_key(key: str | None) -> str:
-    if key is None:
-        raise ApiError(422, "idempotency_key_required", "an effect needs an Idempotency-Key header")
-    return key
-
-
 class Tenant:
     """One seeded tenant and everything that happened to it since the server started."""
 
@@ -190,28 +188,42 @@ class Tenant:
         self.ledger = Ledger()
         self.plans: dict[str, _Plan] = {}
         self.grants: dict[str, _Grant] = {}
+        self.unkeyed: Counter[str] = Counter({kind: 0 for kind in UNKEYED_KINDS})
+        self.tokens = TokenStore(config)
         self.requests: Counter[str] = Counter()
         self.faults_injected: Counter[str] = Counter()
 
     # Reads -------------------------------------------------------------------------------
 
-    def list_policies(self, active_only: bool) -> dict[str, Any]:
-        return {"policies": [asdict(p) for p in self.policies if p.isActive or not active_only]}
+    def list_policies(self, active_only: bool, limit: int | None, offset: int) -> dict[str, Any]:
+        """Policies by id, ``limit`` from ``offset`` (all by default), with the count before paging."""
+        matching = [p for p in self.policies if p.isActive or not active_only]
+        end = None if limit is None else offset + limit
+        return {"policies": [p.model_dump() for p in matching[offset:end]], "total": len(matching)}
 
     def usage(self) -> dict[str, Any]:
         return {"usage": {"telemetryDataGB": self.metering.telemetry_gb(), **self.usage_counts}, "period": PERIOD}
 
-    def list_alerts(self, resolved: bool, limit: int) -> dict[str, Any]:
-        matching = [asdict(a) for a in self.alerts if a.resolved == resolved]
-        return {"alerts": matching[:limit], "total": len(matching)}
+    def list_alerts(self, resolved: bool, limit: int, offset: int) -> dict[str, Any]:
+        matching = [a.model_dump() for a in self.alerts if a.resolved == resolved]
+        return {"alerts": matching[offset : offset + limit], "total": len(matching)}
+
+    def rollout_phases(self, plan_id: str) -> tuple[str, ...]:
+        """The phases the event stream of a plan reports, from where its rollout stands now."""
+        plan = self.plans.get(plan_id)
+        if plan is None:
+            raise ApiError(404, "plan_not_found", "no plan with this id; create one with /api/rollouts/plan")
+        return PHASES[plan.status]
 
     def snapshot(self) -> dict[str, Any]:
         """What ``GET /__ref/state`` reports."""
         return {
             "requests": dict(sorted(self.requests.items())),
             "effects": self.ledger.snapshot(),
+            "unkeyed": dict(self.unkeyed),
             "ingested_bytes": self.metering.received,
             "faults_injected": dict(sorted(self.faults_injected.items())),
+            "tokens_issued": self.tokens.issued,
         }
 
     # Rollouts ----------------------------------------------------------------------------
@@ -254,11 +266,12 @@ class Tenant:
             if request.explain:
                 data["explanation"] = ["Dry run: the steps above would run; nothing was changed."]
             return {"success": True, "data": data}
-        key = _require_key(key)
-        if plan.applied_token is not None:
+        if plan.status == "applied":
             raise ApiError(409, "plan_already_applied", "this plan is applied; roll it back before applying again")
-        token = f"rbk-{digest(['rollback', self.seed, request.planId, key])[:24]}"
-        plan.applied_token = token
+        # An unkeyed apply has no key to derive its token from; its place in the unkeyed count is unique.
+        token_key: str | int = key if key is not None else self._count_unkeyed("apply")
+        token = f"rbk-{digest(['rollback', self.seed, request.planId, token_key])[:24]}"
+        plan.status = "applied"
         self.grants[token] = _Grant(request.planId)
         data.update(applied=True, rollbackToken=token)
         if request.explain:
@@ -283,15 +296,21 @@ class Tenant:
             if request.explain:
                 data["explanation"] = ["Preview: confirm=true would undo the apply of this plan."]
             return {"success": True, "data": data}
-        key = _require_key(key)
         if grant.rolled_back:
             raise ApiError(409, "already_rolled_back", "this rollback token has been used")
+        if key is None:
+            self._count_unkeyed("rollback")
         grant.rolled_back = True
-        self.plans[grant.plan_id].applied_token = None
+        self.plans[grant.plan_id].status = "rolled_back"
         data["rolledBack"] = True
         if request.explain:
             data["explanation"] = ["Rolled back; the plan may be applied again under a new key."]
         return self.ledger.record("rollback", key, fingerprint, {"success": True, "data": data})
+
+    def _count_unkeyed(self, kind: str) -> int:
+        """Count an effect done without an Idempotency-Key; the count so far, 1-based."""
+        self.unkeyed[kind] += 1
+        return self.unkeyed[kind]
 
     # Ingest ------------------------------------------------------------------------------
 
