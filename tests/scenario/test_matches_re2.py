@@ -11,7 +11,6 @@ import pytest
 from scenario_helpers import VALID, errors_of, replace, write
 
 from runner.engine.expect import check, holds
-from runner.evidence.redact import Redactor
 from runner.scenario.interpolate import MISSING
 from runner.scenario.model import Expectation
 from runner.scenario.regex import MAX_PATTERN_CHARS, MAX_TEXT_BYTES, search
@@ -88,5 +87,5 @@ def test_holds_for_matches(actual: object, pattern: str, expected: bool) -> None
 
 def test_check_records_the_verdict() -> None:
     expectation = Expectation(path="status", matches="^o")
-    entry = check(expectation, {"status": "degraded"}, Redactor())
-    assert (entry["op"], entry["expected"], entry["actual"], entry["passed"]) == ("matches", "^o", "degraded", False)
+    entry = check(expectation, {"status": "degraded"})
+    assert (entry.op, entry.expected, entry.actual, entry.passed) == ("matches", "^o", "degraded", False)
