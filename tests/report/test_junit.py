@@ -6,9 +6,10 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import junitparser
 import pytest
 import xmlschema
-from junitparser import Attr, Error, Failure, IntAttr, JUnitXml, Skipped, TestCase
+from junitparser import Attr, Error, Failure, IntAttr, JUnitXml, Skipped
 from report_summaries import NASTY
 
 from runner.report.junit import junit_xml
@@ -30,7 +31,7 @@ def schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(text.replace(_TESTCASE_NAME, _FILE_LINE + _TESTCASE_NAME))
 
 
-class SourceCase(TestCase):  # type: ignore[misc]
+class SourceCase(junitparser.TestCase):  # type: ignore[misc]
     """A testcase with the source attributes junitparser does not model itself."""
 
     file = Attr()
