@@ -1,0 +1,116 @@
+"""The attestation of a run directory: an in-toto Statement v1 with the test-result predicate.
+
+Its subject is every receipt file but ``timings.json`` (volatile) and the attestation files
+themselves, the result receipt included, so one signature over the Statement covers the whole set.
+The predicate restates the verdict per step (``<scenario>/<step>``) and names the scenario files
+that produced it, with their digests, as ``configuration``. It is a pure function of the receipt
+bytes and the summary: no clock, no host, so it is byte-identical for identical runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from runner._resources import schemas_dir
+from runner.attest.dsse import dsse_sign
+from runner.receipts.canonical import dumps, jcs
+
+__all__ = [
+    "ATTESTATION_FILE",
+    "ENVELOPE_FILE",
+    "NOT_SUBJECT",
+    "PREDICATE_TYPE",
+    "STATEMENT_TYPE",
+    "attestation_files",
+    "schema_problems",
+    "statement",
+]
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://in-toto.io/attestation/test-result/v0.1"
+ATTESTATION_FILE = "attestation.json"
+ENVELOPE_FILE = "attestation.dsse.json"
+NOT_SUBJECT = frozenset({"timings.json", ATTESTATION_FILE, ENVELOPE_FILE})
+_TESTS = {"passed": "passedTests", "blocked": "warnedTests", "failed": "failedTests"}
+
+
+def _descriptor(name: str, sha256_hex: str) -> dict[str, Any]:
+    return {"name": name, "digest": {"sha256": sha256_hex}}
+
+
+def _steps(scenario: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    yield from scenario["steps"]
+    yield from scenario.get("cleanup", ())
+
+
+def statement(
+    files: Mapping[str, bytes], summary: Mapping[str, Any], scenario_files: Sequence[Mapping[str, str]]
+) -> dict[str, Any]:
+    """The Statement for a run directory's ``files`` (relative path → bytes; extra names are ignored).
+
+    ``scenario_files`` are run-manifest.json's ``scenarios`` entries (``file``, ``sha256:<hex>``).
+    Skipped and planned steps are in no test list: they neither passed nor failed.
+    """
+    tests: dict[str, list[str]] = {key: [] for key in _TESTS.values()}
+    for scenario in summary["scenarios"]:
+        for step in _steps(scenario):
+            if step["outcome"] in _TESTS:
+                tests[_TESTS[step["outcome"]]].append(f"{scenario['id']}/{step['id']}")
+    configuration = {entry["file"]: entry["sha256"].removeprefix("sha256:") for entry in scenario_files}
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [
+            _descriptor(name, hashlib.sha256(files[name]).hexdigest())
+            for name in sorted(set(files) - NOT_SUBJECT)
+        ],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "result": summary["result"],
+            "configuration": [_descriptor(name, digest) for name, digest in sorted(configuration.items())],
+            **tests,
+        },
+    }
+
+
+@functools.cache
+def _validators() -> Mapping[str, Draft202012Validator]:
+    schema = json.loads((schemas_dir() / "attestation.schema.json").read_text(encoding="utf-8"))
+    envelope = {"$ref": f"{schema['$id']}#/$defs/dsse_envelope"}
+    registry: Registry[Any] = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
+    return {
+        ATTESTATION_FILE: Draft202012Validator(schema),
+        ENVELOPE_FILE: Draft202012Validator(envelope, registry=registry),
+    }
+
+
+def schema_problems(name: str, document: Any) -> list[str]:
+    """``<json path>: <message>`` for each way ``document`` breaks the schema of ``name`` (an attestation file)."""
+    return sorted({f"{e.json_path}: {e.message}" for e in _validators()[name].iter_errors(document)})
+
+
+def attestation_files(
+    files: Mapping[str, bytes],
+    summary: Mapping[str, Any],
+    scenario_files: Sequence[Mapping[str, str]],
+    private_key_pem: bytes | None = None,
+) -> dict[str, bytes]:
+    """The bytes of ``attestation.json`` and, given a key, ``attestation.dsse.json``, schema-checked.
+
+    The files are canonical receipt JSON; what is signed is the RFC 8785 form of the Statement.
+    """
+    document = statement(files, summary, scenario_files)
+    out = {ATTESTATION_FILE: document}
+    if private_key_pem is not None:
+        out[ENVELOPE_FILE] = dsse_sign(jcs(document), private_key_pem)
+    for name, doc in out.items():
+        problems = schema_problems(name, doc)
+        if problems:
+            raise ValueError(f"{name}: {problems[0]}")  # a bug in this module, never bad input
+    return {name: dumps(doc) for name, doc in out.items()}

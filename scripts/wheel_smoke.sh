@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The wheel as a new user meets it: build it, install it into a fresh virtual environment outside the
+# checkout, and from an empty directory run `demo`, `validate` and `run --dry-run`; an installed demo
+# must equal receipts/example/ byte for byte (timings.json aside, the one volatile file).
+# Usage: scripts/wheel_smoke.sh   (PYTHON=python3.12 to try another interpreter)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+STEP="start"
+trap 'echo "wheel-smoke: FAILED at: $STEP" >&2' ERR
+
+step() { STEP="$1"; echo "wheel-smoke: $STEP" >&2; }
+# A command's own output is shown only when it fails, so a green run prints one line per step.
+quiet() { "$@" >"$WORK/output" 2>&1 || { cat "$WORK/output" >&2; return 1; }; }
+
+step "build the wheel"
+quiet "$PYTHON" -m pip wheel --no-deps --wheel-dir "$WORK/dist" "$ROOT"
+step "create a fresh virtual environment"
+"$PYTHON" -m venv "$WORK/venv"
+step "install the wheel"
+quiet "$WORK/venv/bin/python" -m pip install "$WORK"/dist/velikey_e2e-*.whl
+E2E="$WORK/venv/bin/velikey-e2e"
+
+mkdir "$WORK/empty"
+cd "$WORK/empty"
+step "velikey-e2e demo --out X (from an empty directory)"
+quiet "$E2E" demo --out "$WORK/X"
+step "velikey-e2e validate X"
+quiet "$E2E" validate "$WORK/X"
+step "velikey-e2e run --dry-run --out Y"
+quiet "$E2E" run --dry-run --out "$WORK/Y"
+step "velikey-e2e validate Y"
+quiet "$E2E" validate "$WORK/Y"
+step "X equals receipts/example/ byte for byte (but timings.json)"
+diff -r --exclude=timings.json "$ROOT/receipts/example" "$WORK/X"
+step "the working directory is still empty"
+test -z "$(ls -A "$WORK/empty")"
+echo "wheel-smoke: ok" >&2

@@ -1,0 +1,101 @@
+"""junit.xml as CI tools read it: junitparser parses it back, and it is valid under the Jenkins JUnit XSD."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import junitparser
+import pytest
+import xmlschema
+from junitparser import Attr, Error, Failure, IntAttr, JUnitXml, Skipped
+from report_summaries import NASTY
+
+from runner.report.junit import junit_xml
+
+XSD = Path(__file__).with_name("junit-10.xsd")
+# The shipped XSD is pytest's copy of the Jenkins xunit-plugin junit-10.xsd; the plugin's current
+# junit-10.xsd also declares optional `file` and `line` on <testcase>, as GitLab reads them. Add those two.
+_TESTCASE_NAME = '<xs:attribute name="name" type="xs:string" use="required"/>\n            <xs:attribute name="time"'
+_FILE_LINE = (
+    '<xs:attribute name="file" type="xs:string"/>\n            <xs:attribute name="line" type="xs:string"/>\n'
+    "            "
+)
+
+
+@pytest.fixture(scope="module")
+def schema() -> xmlschema.XMLSchema:
+    text = XSD.read_text(encoding="utf-8")
+    assert text.count(_TESTCASE_NAME) == 1, "the shipped XSD changed: re-check the file/line patch"
+    return xmlschema.XMLSchema(text.replace(_TESTCASE_NAME, _FILE_LINE + _TESTCASE_NAME))
+
+
+class SourceCase(junitparser.TestCase):  # type: ignore[misc]
+    """A testcase with the source attributes junitparser does not model itself."""
+
+    file = Attr()
+    line = IntAttr()
+
+
+def _cases(data: bytes) -> dict[str, Any]:
+    xml = JUnitXml.fromstring(data)
+    return {f"{suite.name}/{case.name}": SourceCase.fromelem(case) for suite in xml for case in suite}
+
+
+def test_example_run_reads_back(summary: dict[str, Any], schema: xmlschema.XMLSchema) -> None:
+    data = junit_xml(summary)
+    schema.validate(data.decode("utf-8"))
+    [suite] = list(JUnitXml.fromstring(data))
+    assert (suite.name, suite.tests, suite.failures, suite.errors, suite.skipped) == ("release-gate", 9, 0, 0, 1)
+    cases = _cases(data)
+    assert list(cases) == [f"release-gate/{s['id']}" for s in summary["scenarios"][0]["steps"]]
+    assert {case.file for case in cases.values()} == {"scenarios/release-gate.yaml"}
+    [skipped] = cases["release-gate/rollback"].result
+    assert isinstance(skipped, Skipped) and skipped.type == "input_not_provided"
+    assert sum(case.is_passed for case in cases.values()) == 8
+
+
+def test_every_outcome_maps_to_its_element(mixed_summary: dict[str, Any], schema: xmlschema.XMLSchema) -> None:
+    data = junit_xml(mixed_summary)
+    schema.validate(data.decode("utf-8"))
+    cases = _cases(data)
+    [failure] = cases["release-gate/score"].result
+    assert isinstance(failure, Failure) and failure.type == "health_below_threshold"
+    # The control character is not XML; everything else survives escaping exactly.
+    assert failure.message == NASTY.replace("\x07", "\ufffd")
+    assert failure.text.endswith("overall_score min 70: actual 55")
+    [error] = cases["release-gate/apply"].result
+    assert isinstance(error, Error) and (error.type, error.message) == ("confirmation_required", "needs --confirm")
+    [planned] = cases["release-gate/probe"].result
+    assert isinstance(planned, Skipped) and planned.type == "dry_run_planned"
+    assert cases["release-gate/undo"].line == 40, "cleanup steps are testcases too"
+    assert cases["release-gate/health"].line == 10
+    [suite] = list(JUnitXml.fromstring(data))
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (10, 1, 1, 3)
+
+
+def test_one_suite_per_scenario(mixed_summary: dict[str, Any], schema: xmlschema.XMLSchema) -> None:
+    second = copy.deepcopy(mixed_summary["scenarios"][0])
+    second.update(id="second", file="scenarios/second.yaml")
+    mixed_summary["scenarios"].append(second)
+    data = junit_xml(mixed_summary)
+    schema.validate(data.decode("utf-8"))
+    xml = JUnitXml.fromstring(data)
+    assert [suite.name for suite in xml] == ["release-gate", "second"]
+    assert _cases(data)["second/health"].file == "scenarios/second.yaml"
+    assert (xml.tests, xml.failures, xml.errors) == (20, 2, 2)
+
+
+def test_the_xsd_bites(summary: dict[str, Any]) -> None:
+    """Without the file/line patch the schema rejects our testcases: validation above is not vacuous."""
+    unpatched = xmlschema.XMLSchema(XSD.read_text(encoding="utf-8"))
+    assert not unpatched.is_valid(junit_xml(summary).decode("utf-8"))
+
+
+def test_deterministic_and_clock_free(mixed_summary: dict[str, Any]) -> None:
+    data = junit_xml(mixed_summary)
+    assert data == junit_xml(copy.deepcopy(mixed_summary))
+    for volatile in (b" time=", b"timestamp=", b"hostname="):
+        assert volatile not in data
+    assert data.endswith(b"</testsuites>\n") and b"\r" not in data
