@@ -46,11 +46,13 @@ def _load() -> str:
 def _header(quick: bool, load_before: str, seconds: float) -> str:
     python = subprocess.run([sys.executable, "-V"], capture_output=True, text=True).stdout.strip()
     cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return "\n".join([
-        f"command: python -m bench{' --quick' if quick else ''}   date: {datetime.date.today().isoformat()}",
-        f"machine: nproc {cpus}, {python}, {platform.system()} {platform.release()} {platform.machine()}",
-        f"load average (1/5/15 min): before {load_before}, after {_load()}; took {seconds:.0f} s",
-    ])
+    return "\n".join(
+        [
+            f"command: python -m bench{' --quick' if quick else ''}   date: {datetime.date.today().isoformat()}",
+            f"machine: nproc {cpus}, {python}, {platform.system()} {platform.release()} {platform.machine()}",
+            f"load average (1/5/15 min): before {load_before}, after {_load()}; took {seconds:.0f} s",
+        ]
+    )
 
 
 def main() -> None:

@@ -62,8 +62,19 @@ class Bench:
 
     def live(self, folder: Path, *extra: str, timeout_s: float = 300.0) -> Child:
         """A live run of ``folder`` against the reference server, one scenario at a time unless told."""
-        return self.velikey("run", str(folder), "--live", "--out", "{out}", "--concurrency", "1",
-                            "--deadline", _DEADLINE_S, *extra, timeout_s=timeout_s)
+        return self.velikey(
+            "run",
+            str(folder),
+            "--live",
+            "--out",
+            "{out}",
+            "--concurrency",
+            "1",
+            "--deadline",
+            _DEADLINE_S,
+            *extra,
+            timeout_s=timeout_s,
+        )
 
     def dry(self, folder: Path, timeout_s: float = 300.0) -> Child:
         return self.velikey("run", str(folder), "--dry-run", "--out", "{out}", timeout_s=timeout_s)
@@ -74,8 +85,24 @@ class Bench:
     def record(self, folder: Path, runs: int) -> Child:
         """Run ``folder`` live once, and return the bare loop replaying its requests (one file per run)."""
         out = self.scratch / f"record-{folder.name}"
-        done = subprocess.run([self.cli, "run", str(folder), "--live", "--out", str(out), "--concurrency", "1",
-                               "--deadline", _DEADLINE_S], env=self.env, cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                self.cli,
+                "run",
+                str(folder),
+                "--live",
+                "--out",
+                str(out),
+                "--concurrency",
+                "1",
+                "--deadline",
+                _DEADLINE_S,
+            ],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"the recording run exited {done.returncode}: {done.stdout.strip()[-300:]}")
         requests = recorded_requests(out, sorted(folder.glob("*.yaml")))
@@ -87,8 +114,13 @@ class Bench:
 
     def _verify(self, path: Path, requests: Sequence[dict[str, Any]]) -> None:
         # The bare loop must send the runner's bytes: its probes' echoes must match the runner's digests.
-        done = subprocess.run([self.python, str(ROOT / "bench" / "bare_loop.py"), str(path)], env=self.env,
-                              cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(
+            [self.python, str(ROOT / "bench" / "bare_loop.py"), str(path)],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"the bare loop failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
         echoes = json.loads(done.stdout)["probe_sha256"]

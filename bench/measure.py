@@ -76,8 +76,12 @@ def run_child(child: Child, run: int = 0) -> Sample:
 def _run(child: Child, argv: list[str]) -> Sample:
     started = time.monotonic()
     proc = subprocess.Popen(
-        argv, env=None if child.env is None else dict(child.env), cwd=child.cwd,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        argv,
+        env=None if child.env is None else dict(child.env),
+        cwd=child.cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     timer = threading.Timer(child.timeout_s, proc.kill)
     timer.start()

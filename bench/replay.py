@@ -54,8 +54,12 @@ def recorded_requests(run_dir: Path, scenario_files: list[Path]) -> list[dict[st
             evidence = json.loads((run_dir / step["evidence"]).read_text(encoding="utf-8"))
             for exchange in evidence["exchanges"]:
                 request = exchange["request"]
-                entry: dict[str, Any] = {"method": request["method"], "url": request["url"],
-                                         "headers": request["headers"], "body": _body(request["curl"])}
+                entry: dict[str, Any] = {
+                    "method": request["method"],
+                    "url": request["url"],
+                    "headers": request["headers"],
+                    "body": _body(request["curl"]),
+                }
                 if (scenario["id"], step["id"]) in probes:
                     entry["payload"] = probes[(scenario["id"], step["id"])]
                     entry["sha256"] = request["body_sha256"]

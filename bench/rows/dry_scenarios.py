@@ -19,7 +19,15 @@ def measure(bench: Bench) -> list[Row]:
     dry = bench.dry(ROOT / "scenarios")
     base = bench.python_c("import httpx, pydantic")
     run, floor = alternate([dry, base], rounds=3 if bench.quick else 5, budget_s=30)
-    return [Row("dry-run `scenarios/`", "CPU", seconds(run, cpu=True),
-                f"{seconds(floor, cpu=True)} (import httpx, pydantic)", ratio(run.cpu, floor.cpu),
-                f"≤ {TARGET:g}×", within(run.cpu, floor.cpu, TARGET),
-                note=f"wall {seconds(run)} vs {seconds(floor)}")]
+    return [
+        Row(
+            "dry-run `scenarios/`",
+            "CPU",
+            seconds(run, cpu=True),
+            f"{seconds(floor, cpu=True)} (import httpx, pydantic)",
+            ratio(run.cpu, floor.cpu),
+            f"≤ {TARGET:g}×",
+            within(run.cpu, floor.cpu, TARGET),
+            note=f"wall {seconds(run)} vs {seconds(floor)}",
+        )
+    ]

@@ -23,11 +23,28 @@ def measure(bench: Bench) -> list[Row]:
     bare = bench.record(folder, rounds)
     serial = bench.live(folder)
     run, base = alternate([serial, bare], rounds=rounds, budget_s=90, warmup=False)
-    rows = [Row(f"{count} release gates", "wall", seconds(run), seconds(base) + " (bare httpx)",
-                ratio(run.wall, base.wall), f"≤ {TARGET:g}×", within(run.wall, base.wall, TARGET))]
+    rows = [
+        Row(
+            f"{count} release gates",
+            "wall",
+            seconds(run),
+            seconds(base) + " (bare httpx)",
+            ratio(run.wall, base.wall),
+            f"≤ {TARGET:g}×",
+            within(run.wall, base.wall, TARGET),
+        )
+    ]
     if not bench.quick:
-        one, eight = alternate([serial, bench.live(folder, "--concurrency", "8")], rounds=3, budget_s=45,
-                               warmup=False)
-        rows.append(Row(f"{count} release gates", "wall c8", seconds(eight), seconds(one) + " (c1)",
-                        ratio(eight.wall, one.wall), "-", None))
+        one, eight = alternate([serial, bench.live(folder, "--concurrency", "8")], rounds=3, budget_s=45, warmup=False)
+        rows.append(
+            Row(
+                f"{count} release gates",
+                "wall c8",
+                seconds(eight),
+                seconds(one) + " (c1)",
+                ratio(eight.wall, one.wall),
+                "-",
+                None,
+            )
+        )
     return rows

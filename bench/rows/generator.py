@@ -46,15 +46,40 @@ def measure(bench: Bench) -> list[Row]:
     mib = 64 if bench.quick else 256
     gen, sha = [], []
     for _ in range(3):
-        done = subprocess.run([bench.python, "-c", _CHILD, str(mib * 1024 * 1024)], env=bench.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [bench.python, "-c", _CHILD, str(mib * 1024 * 1024)],
+            env=bench.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            return [Row("payload generator", "MiB/s", "n/a", "-", "-", f"≥ {TARGET:g}×", None,
-                        note=f"generator not reachable (update bench/rows/generator.py): {last}")]
+            return [
+                Row(
+                    "payload generator",
+                    "MiB/s",
+                    "n/a",
+                    "-",
+                    "-",
+                    f"≥ {TARGET:g}×",
+                    None,
+                    note=f"generator not reachable (update bench/rows/generator.py): {last}",
+                )
+            ]
         figures = json.loads(done.stdout)
         gen.append(mib / figures["generate_s"])
         sha.append(mib / figures["hash_s"])
     g, s = statistics.median(gen), statistics.median(sha)
-    return [Row(f"payload generator ({mib} MiB)", "MiB/s", f"{g:.0f} MiB/s", f"{s:.0f} MiB/s (sha256)",
-                f"{g / s:.2f}×", f"≥ {TARGET:g}×", g / s >= TARGET)]
+    return [
+        Row(
+            f"payload generator ({mib} MiB)",
+            "MiB/s",
+            f"{g:.0f} MiB/s",
+            f"{s:.0f} MiB/s (sha256)",
+            f"{g / s:.2f}×",
+            f"≥ {TARGET:g}×",
+            g / s >= TARGET,
+        )
+    ]

@@ -24,9 +24,23 @@ def measure(bench: Bench) -> list[Row]:
     run, base = alternate([bench.live(folder), bare], rounds=rounds, budget_s=60, warmup=False)
     per_step = f"{run.cpu / count * 1000:.2f} ms vs {base.cpu / count * 1000:.2f} ms"
     return [
-        Row(f"{count} GETs + assertion", "wall", seconds(run), seconds(base) + " (bare httpx)",
-            ratio(run.wall, base.wall), f"≤ {TARGET:g}×", within(run.wall, base.wall, TARGET)),
-        Row(f"{count} GETs + assertion", "CPU/step", f"{run.cpu / count * 1000:.2f} ms",
-            f"{base.cpu / count * 1000:.2f} ms", ratio(run.cpu, base.cpu), "-", None,
-            note=f"CPU per step {per_step}; peak RSS {run.rss_mib:.0f} vs {base.rss_mib:.0f} MiB"),
+        Row(
+            f"{count} GETs + assertion",
+            "wall",
+            seconds(run),
+            seconds(base) + " (bare httpx)",
+            ratio(run.wall, base.wall),
+            f"≤ {TARGET:g}×",
+            within(run.wall, base.wall, TARGET),
+        ),
+        Row(
+            f"{count} GETs + assertion",
+            "CPU/step",
+            f"{run.cpu / count * 1000:.2f} ms",
+            f"{base.cpu / count * 1000:.2f} ms",
+            ratio(run.cpu, base.cpu),
+            "-",
+            None,
+            note=f"CPU per step {per_step}; peak RSS {run.rss_mib:.0f} vs {base.rss_mib:.0f} MiB",
+        ),
     ]

@@ -30,8 +30,9 @@ class Scaling:
         return (self.stats[size].wall - self.stats[1].wall) / (size - 1)
 
 
-def scaling(bench: Bench, kind: str, sizes: tuple[int, ...], child: Callable[[Path, float], Child],
-            timeout_s: float) -> Scaling:
+def scaling(
+    bench: Bench, kind: str, sizes: tuple[int, ...], child: Callable[[Path, float], Child], timeout_s: float
+) -> Scaling:
     """Measure ``child`` (a run of an N-step scenario folder) at 1 step and at every size."""
     stats: dict[int, Stats] = {}
     for size in (1, *sizes):
@@ -43,23 +44,44 @@ def scaling(bench: Bench, kind: str, sizes: tuple[int, ...], child: Callable[[Pa
     return Scaling(stats)
 
 
-def scale_rows(label: str, scale: Scaling, sizes: tuple[int, ...], per_step_target_s: float,
-               linear_target: float) -> list[Row]:
-    """The headline row at the largest size and the linearity row across sizes."""
+def scale_rows(
+    label: str, scale: Scaling, sizes: tuple[int, ...], headline: int, per_step_target_s: float, linear_target: float
+) -> list[Row]:
+    """The headline row at ``headline`` steps (extrapolated from the largest size when that is smaller) and
+    the linearity row across sizes."""
     largest = max(scale.stats)
     top = scale.stats[largest]
-    target = per_step_target_s * largest
+    target = per_step_target_s * headline
+    if largest == headline or top.timed_out:
+        value, wall = seconds(top), top.wall
+        extrapolated = "" if largest == headline else f" (timed out at {largest:,})"
+    else:
+        wall = scale.stats[1].wall + (headline - 1) * scale.per_step(largest)
+        value, extrapolated = f"{wall:.2f} s", f" (extrapolated from {largest:,})"
     measured = [n for n in sizes if n in scale.stats]
     costs = [scale.per_step(n) for n in measured]
     spread = max(costs) / min(costs) if costs and min(costs) > 0 else float("inf")
     shown = " / ".join(f"{c * 1000:.2f}" for c in costs)
     incomplete = top.timed_out or largest != max(sizes)
     return [
-        Row(f"{label} {largest:,} steps", "wall", seconds(top), "-", "-", f"≤ {target:g} s",
-            not top.timed_out and top.wall <= target),
-        Row(f"{label} linearity", "ms/step", shown, f"sizes {'/'.join(str(n) for n in measured)}",
-            ("≥ " if incomplete else "") + f"{spread:.2f}×", f"≤ {linear_target:g}×",
+        Row(
+            f"{label} {headline:,} steps{extrapolated}",
+            "wall",
+            value,
+            "-",
+            "-",
+            f"≤ {target:g} s",
+            not top.timed_out and wall <= target,
+        ),
+        Row(
+            f"{label} linearity",
+            "ms/step",
+            shown,
+            f"sizes {'/'.join(str(n) for n in measured)}",
+            ("≥ " if incomplete else "") + f"{spread:.2f}×",
+            f"≤ {linear_target:g}×",
             not incomplete and spread <= linear_target,
             note=("the largest size hit its time limit; " if top.timed_out else "")
-            + f"1-step run {seconds(scale.stats[1])}"),
+            + f"1-step run {seconds(scale.stats[1])}; ms/step = (t(N) - t(1)) / (N - 1)",
+        ),
     ]

@@ -20,7 +20,14 @@ def measure(bench: Bench) -> list[Row]:
     children = [bench.velikey(*args) for args in commands.values()] + [bench.python_c("pass")]
     *runs, base = alternate(children, rounds=3 if bench.quick else 5, budget_s=30)
     return [
-        Row(f"start-up `{name}`", "CPU", seconds(stats, cpu=True), f"{seconds(base, cpu=True)} (python -c pass)",
-            ratio(stats.cpu, base.cpu), f"≤ {TARGET:g}×", within(stats.cpu, base.cpu, TARGET))
+        Row(
+            f"start-up `{name}`",
+            "CPU",
+            seconds(stats, cpu=True),
+            f"{seconds(base, cpu=True)} (python -c pass)",
+            ratio(stats.cpu, base.cpu),
+            f"≤ {TARGET:g}×",
+            within(stats.cpu, base.cpu, TARGET),
+        )
         for name, stats in zip(commands, runs, strict=True)
     ]
