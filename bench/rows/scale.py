@@ -2,6 +2,8 @@
 
 Cost per step at size N is (t(N) − t(1)) / (N − 1): the 1-step run is the fixed cost (start-up,
 receipts of the run itself), so a linear runner shows the same cost per step at every size.
+Linearity is judged on the child's CPU time: on a shared machine wall time drifts with the
+neighbours' load, while a quadratic loop shows in CPU time whatever the load.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ class Scaling:
 
     stats: dict[int, Stats]
 
-    def per_step(self, size: int) -> float:
-        return (self.stats[size].wall - self.stats[1].wall) / (size - 1)
+    def per_step(self, size: int, cpu: bool = False) -> float:
+        pick = (lambda s: s.cpu) if cpu else (lambda s: s.wall)
+        return (pick(self.stats[size]) - pick(self.stats[1])) / (size - 1)
 
 
 def scaling(
@@ -59,7 +62,7 @@ def scale_rows(
         wall = scale.stats[1].wall + (headline - 1) * scale.per_step(largest)
         value, extrapolated = f"{wall:.2f} s", f" (extrapolated from {largest:,})"
     measured = [n for n in sizes if n in scale.stats]
-    costs = [scale.per_step(n) for n in measured]
+    costs = [scale.per_step(n, cpu=True) for n in measured]
     spread = max(costs) / min(costs) if costs and min(costs) > 0 else float("inf")
     shown = " / ".join(f"{c * 1000:.2f}" for c in costs)
     incomplete = top.timed_out or largest != max(sizes)
