@@ -30,7 +30,7 @@ def _probe_scenario(folder: Path, size: int) -> Path:
 
 def measure(bench: Bench) -> list[Row]:
     mib = 64 if bench.quick else 1024
-    rounds = 3
+    rounds = 2 if bench.quick else 3
     big = _probe_scenario(bench.folder("probe-big") / "scenarios", mib * 1024 * 1024)
     small = _probe_scenario(bench.folder("probe-small") / "scenarios", 1024 * 1024)
     bare = bench.record(big, rounds)

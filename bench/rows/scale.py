@@ -40,8 +40,10 @@ def scaling(
     stats: dict[int, Stats] = {}
     for size in (1, *sizes):
         folder = get_steps(bench.folder(f"{kind}-{size}") / "scenarios", size)
-        # Up to three runs per size, one once a run passes the budget; the 1-step warm-up warms them all.
-        (stats[size],) = alternate([child(folder, timeout_s)], rounds=3, budget_s=15, warmup=size == 1)
+        # Up to three runs per size (two in quick), one once a run passes the budget; the 1-step
+        # warm-up warms them all.
+        rounds = 2 if bench.quick else 3
+        (stats[size],) = alternate([child(folder, timeout_s)], rounds=rounds, budget_s=15, warmup=size == 1)
         if stats[size].timed_out:
             break
     return Scaling(stats)
@@ -78,13 +80,14 @@ def scale_rows(
         ),
         Row(
             f"{label} linearity",
-            "ms/step",
+            "CPU ms/step",
             shown,
             f"sizes {'/'.join(str(n) for n in measured)}",
             ("≥ " if incomplete else "") + f"{spread:.2f}×",
             f"≤ {linear_target:g}×",
             not incomplete and spread <= linear_target,
             note=("the largest size hit its time limit; " if top.timed_out else "")
-            + f"1-step run {seconds(scale.stats[1])}; ms/step = (t(N) - t(1)) / (N - 1)",
+            + f"1-step run {seconds(scale.stats[1])}; ms/step = (t(N) - t(1)) / (N - 1); "
+            + f"CPU at {largest:,} steps {top.cpu:.2f} s",
         ),
     ]
