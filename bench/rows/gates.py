@@ -35,7 +35,7 @@ def measure(bench: Bench) -> list[Row]:
         )
     ]
     if not bench.quick:
-        one, eight = alternate([serial, bench.live(folder, "--concurrency", "8")], rounds=3, budget_s=45, warmup=False)
+        one, eight = alternate([serial, bench.live(folder, "--concurrency", "8")], rounds=2, budget_s=30, warmup=False)
         rows.append(
             Row(
                 f"{count} release gates",
