@@ -32,7 +32,7 @@ fmt: $(STAMP)
 golden: $(STAMP)  ## regenerate tests/golden/ on purpose, then review the diff
 	$(BIN)/python -m tests.golden.regenerate
 
-bench: $(STAMP)
+bench: $(STAMP)  ## every issue-11 row against its same-run baseline, one table (CI: python -m bench --quick)
 	$(BIN)/python -m bench
 
 clean:

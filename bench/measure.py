@@ -1,0 +1,129 @@
+"""Whole-process measurements: wall time, CPU time and peak RSS of one child, and medians of alternated runs.
+
+Each child is reaped with ``os.wait4``, which returns that child's own rusage: ``RUSAGE_CHILDREN``
+would report the largest child so far, not this one. Runs of the command under test and of its
+baseline alternate (A B, B A, ...), so drift in the shared machine's load hits both alike.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Child", "ChildFailed", "Sample", "Stats", "alternate", "run_child"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One finished child: seconds of wall and CPU time (user + system), peak RSS in MiB, exit code."""
+
+    wall: float
+    cpu: float
+    rss_mib: float
+    returncode: int
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class Child:
+    """A command to measure: argv, environment, working directory, allowed exit codes, time limit.
+
+    In ``argv``, ``{run}`` becomes the run's number (0 is the warm-up) and ``{out}`` a new empty
+    folder under ``scratch``, removed after the run: each run writes its receipts afresh, as CI does.
+    """
+
+    argv: Sequence[str]
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+    ok_codes: tuple[int, ...] = (0,)
+    timeout_s: float = 120.0
+    scratch: Path | None = None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Medians over the runs of one command; ``timed_out`` when any run hit its limit (then wall is a floor)."""
+
+    wall: float
+    cpu: float
+    rss_mib: float
+    runs: int
+    timed_out: bool
+
+
+class ChildFailed(RuntimeError):
+    """A measured command exited with an unexpected code: its figures would measure an error path."""
+
+
+def run_child(child: Child, run: int = 0) -> Sample:
+    """Run ``child`` to completion (or its time limit) and return what it cost."""
+    out = tempfile.mkdtemp(prefix="out-", dir=child.scratch) if child.scratch is not None else ""
+    try:
+        return _run(child, [a.replace("{run}", str(run)).replace("{out}", out) for a in child.argv])
+    finally:
+        if out:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _run(child: Child, argv: list[str]) -> Sample:
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        env=None if child.env is None else dict(child.env),
+        cwd=child.cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    timer = threading.Timer(child.timeout_s, proc.kill)
+    timer.start()
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()  # drained while it runs, so a chatty child never blocks on a full pipe
+    _, status, usage = os.wait4(proc.pid, 0)
+    timer.cancel()
+    wall = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
+    timed_out = wall >= child.timeout_s and proc.returncode < 0
+    if not timed_out and proc.returncode not in child.ok_codes:
+        tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise ChildFailed(f"{' '.join(argv[:3])}... exited {proc.returncode}: {' | '.join(tail)}")
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, timed_out)
+
+
+def _stats(samples: list[Sample]) -> Stats:
+    return Stats(
+        wall=statistics.median(s.wall for s in samples),
+        cpu=statistics.median(s.cpu for s in samples),
+        rss_mib=statistics.median(s.rss_mib for s in samples),
+        runs=len(samples),
+        timed_out=any(s.timed_out for s in samples),
+    )
+
+
+def alternate(children: Sequence[Child], rounds: int, budget_s: float, warmup: bool = True) -> list[Stats]:
+    """Medians of up to ``rounds`` alternated runs of each child; stops early once ``budget_s`` is spent.
+
+    At least one round always runs. A warm-up run of each (untimed) fills the page cache and
+    the bytecode cache first, so the first timed round is not an outlier.
+    """
+    if warmup:
+        for child in children:
+            run_child(child, 0)
+    samples: list[list[Sample]] = [[] for _ in children]
+    started = time.monotonic()
+    for n in range(rounds):
+        order = range(len(children)) if n % 2 == 0 else reversed(range(len(children)))
+        for i in order:
+            samples[i].append(run_child(children[i], n + 1))
+        if any(s.timed_out for group in samples for s in group) or time.monotonic() - started > budget_s:
+            break
+    return [_stats(group) for group in samples]

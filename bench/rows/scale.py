@@ -1,0 +1,93 @@
+"""Scaling rows: wall time and peak RSS of an N-step run at several N, and the cost per step at each.
+
+Cost per step at size N is (t(N) − t(1)) / (N − 1): the 1-step run is the fixed cost (start-up,
+receipts of the run itself), so a linear runner shows the same cost per step at every size.
+Linearity is judged on the child's CPU time: on a shared machine wall time drifts with the
+neighbours' load, while a quadratic loop shows in CPU time whatever the load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.harness import Bench
+from bench.measure import Child, Stats, alternate
+from bench.scenarios import get_steps
+from bench.table import Row
+
+from .format import seconds
+
+__all__ = ["Scaling", "scaling", "scale_rows"]
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Medians per size, the 1-step run included; ``per_step`` in seconds (a floor where a run timed out)."""
+
+    stats: dict[int, Stats]
+
+    def per_step(self, size: int, cpu: bool = False) -> float:
+        pick = (lambda s: s.cpu) if cpu else (lambda s: s.wall)
+        return (pick(self.stats[size]) - pick(self.stats[1])) / (size - 1)
+
+
+def scaling(
+    bench: Bench, kind: str, sizes: tuple[int, ...], child: Callable[[Path, float], Child], timeout_s: float
+) -> Scaling:
+    """Measure ``child`` (a run of an N-step scenario folder) at 1 step and at every size."""
+    stats: dict[int, Stats] = {}
+    for size in (1, *sizes):
+        folder = get_steps(bench.folder(f"{kind}-{size}") / "scenarios", size)
+        # Up to three runs per size (two in quick), one once a run passes the budget; the 1-step
+        # warm-up warms them all.
+        rounds = 2 if bench.quick else 3
+        (stats[size],) = alternate([child(folder, timeout_s)], rounds=rounds, budget_s=15, warmup=size == 1)
+        if stats[size].timed_out:
+            break
+    return Scaling(stats)
+
+
+def scale_rows(
+    label: str, scale: Scaling, sizes: tuple[int, ...], headline: int, per_step_target_s: float, linear_target: float
+) -> list[Row]:
+    """The headline row at ``headline`` steps (extrapolated from the largest size when that is smaller) and
+    the linearity row across sizes."""
+    largest = max(scale.stats)
+    top = scale.stats[largest]
+    target = per_step_target_s * headline
+    if largest == headline or top.timed_out:
+        value, wall = seconds(top), top.wall
+        extrapolated = "" if largest == headline else f" (timed out at {largest:,})"
+    else:
+        wall = scale.stats[1].wall + (headline - 1) * scale.per_step(largest)
+        value, extrapolated = f"{wall:.2f} s", f" (extrapolated from {largest:,})"
+    measured = [n for n in sizes if n in scale.stats]
+    costs = [scale.per_step(n, cpu=True) for n in measured]
+    spread = max(costs) / min(costs) if costs and min(costs) > 0 else float("inf")
+    shown = " / ".join(f"{c * 1000:.2f}" for c in costs)
+    incomplete = top.timed_out or largest != max(sizes)
+    return [
+        Row(
+            f"{label} {headline:,} steps{extrapolated}",
+            "wall",
+            value,
+            "-",
+            "-",
+            f"≤ {target:g} s",
+            not top.timed_out and wall <= target,
+        ),
+        Row(
+            f"{label} linearity",
+            "CPU ms/step",
+            shown,
+            f"sizes {'/'.join(str(n) for n in measured)}",
+            ("≥ " if incomplete else "") + f"{spread:.2f}×",
+            f"≤ {linear_target:g}×",
+            not incomplete and spread <= linear_target,
+            note=("the largest size hit its time limit; " if top.timed_out else "")
+            + f"1-step run {seconds(scale.stats[1])}; ms/step = (t(N) - t(1)) / (N - 1); "
+            + f"CPU at {largest:,} steps {top.cpu:.2f} s",
+        ),
+    ]
