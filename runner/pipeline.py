@@ -45,6 +45,7 @@ from runner.receipts.write import write_receipt_set
 from runner.scenario.load import load_scenarios
 from velikey import AegisClient, RetryPolicy
 from velikey.exceptions import VeliKeyError
+from velikey.operations import CLIENT_CREDENTIALS_SOURCE
 from velikey.operations import SECRET_ENV as SDK_SECRET_ENV
 
 __all__ = ["InputError", "RunConfig", "RunReport", "run"]
@@ -52,6 +53,8 @@ __all__ = ["InputError", "RunConfig", "RunReport", "run"]
 INTERRUPTED_EXIT = 130
 # The SDK's secret env values, plus the rollback token, which only the runner reads.
 SECRET_ENV = (*SDK_SECRET_ENV, "AEGIS_ROLLBACK_TOKEN")
+# Auth sources sent as `Authorization: Bearer` rather than the session cookie (for the dry-run's rendering).
+BEARER_SOURCES = ("VELIKEY_API_KEY", CLIENT_CREDENTIALS_SOURCE)
 
 
 class InputError(Exception):
@@ -244,7 +247,7 @@ async def _run(config: RunConfig, planned: list[Planned], scenario_files: list[d
             auth_source = client.auth_source or auth_source
     redactor = Redactor(secrets, urls)
     # The header the requests carry (dry-run: the one the environment's auth source would give).
-    uses_api_key = client.uses_api_key if client else auth_kind(config.env) == "VELIKEY_API_KEY"
+    uses_api_key = client.uses_api_key if client else auth_kind(config.env) in BEARER_SOURCES
     auth_header = "Authorization" if uses_api_key else "Cookie"
     blocked = live and bool(missing or blocker_codes)
     if blocked:

@@ -7,7 +7,6 @@ Dry-run renders requests with ``velikey.operations.prepare``, the function live 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import Mapping
@@ -29,8 +28,8 @@ from runner.reasons import CATALOG, reason_for_error
 from runner.receipts.canonical import decimal_str
 from runner.scenario.interpolate import MISSING, lookup, resolve
 from runner.scenario.model import AnyStep, CallStep, MeteringStep, ProbeStep, Scenario
-from velikey import AegisClient, Exchange
-from velikey.exceptions import VeliKeyError
+from velikey import AegisClient, CallResult, Exchange
+from velikey.exceptions import VeliKeyError, WaitTimeoutError
 from velikey.operations import EFFECTFUL, RequestSpec, build, prepare, prepare_stream, sub_request_id
 
 __all__ = ["Context", "ScenarioState", "run_step"]
@@ -310,34 +309,41 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
     metering["before"] = decimal_str(before)
     kwargs = state.kwargs[spec.before]
     requests = _rendered(before_step.call, kwargs, scenario, step.id, ctx)
-    assert ctx.client is not None
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + float(spec.settle_s)
-    while True:
-        try:
-            answer = await ctx.client.call(before_step.call, request_id=rid, parse_float=Decimal, **kwargs)
-        except VeliKeyError as exc:
-            return _error(step.id, "metering", exc, ctx, requests=requests, metering=metering,
-                          exchanges=_failed_exchange(requests, exc, ctx))
-        after = _number(lookup(_jsonable(answer.result), spec.path))
-        extra = {"requests": requests, "exchanges": tuple(_exchanged(e, ctx) for e in answer.exchanges)}
-        if after is None:
-            return _result(step.id, "metering", "failed", "invalid_response",
-                           f"usage has no number at {spec.path!r}", metering=metering, **extra)
-        delta = after - before
-        settled = (low is None or delta >= low) and (high is None or delta <= high)
-        metering.update(after=decimal_str(after), delta=decimal_str(delta), settled=settled)
-        if settled:
-            return _result(step.id, "metering", "passed", "ok",
-                           f"{spec.path} moved by {decimal_str(delta)} as expected", metering=metering, **extra)
-        if loop.time() >= give_up:
-            unmoved = delta == 0
-            reason = "metering_not_settled" if unmoved else "metering_delta_mismatch"
-            message = (f"{spec.path} did not move within {spec.settle_s} s" if unmoved else
-                       f"{spec.path} moved by {decimal_str(delta)}, outside "
-                       f"[{metering['expected_min']}, {metering['expected_max']}]")
-            return _result(step.id, "metering", "failed", reason, message, metering=metering, **extra)
-        await asyncio.sleep(min(POLL_INTERVAL_S, max(0.0, give_up - loop.time())))
+    client, start = ctx.client, before
+    assert client is not None
+
+    def in_window(after: Decimal) -> bool:
+        delta = after - start
+        return (low is None or delta >= low) and (high is None or delta <= high)
+
+    async def poll() -> tuple[CallResult, Decimal | None]:
+        answer = await client.call(before_step.call, request_id=rid, parse_float=Decimal, **kwargs)
+        return answer, _number(lookup(_jsonable(answer.result), spec.path))
+
+    try:
+        # Polls until the delta is in the window (or the usage has no number), at most settle_s.
+        answer, after = await client.wait_for(poll, lambda polled: polled[1] is None or in_window(polled[1]),
+                                              interval_s=POLL_INTERVAL_S, timeout_s=float(spec.settle_s))
+    except WaitTimeoutError as exc:
+        answer, after = exc.last
+    except VeliKeyError as exc:
+        return _error(step.id, "metering", exc, ctx, requests=requests, metering=metering,
+                      exchanges=_failed_exchange(requests, exc, ctx))
+    extra = {"requests": requests, "exchanges": tuple(_exchanged(e, ctx) for e in answer.exchanges)}
+    if after is None:
+        return _result(step.id, "metering", "failed", "invalid_response",
+                       f"usage has no number at {spec.path!r}", metering=metering, **extra)
+    delta, settled = after - before, in_window(after)
+    metering.update(after=decimal_str(after), delta=decimal_str(delta), settled=settled)
+    if settled:
+        return _result(step.id, "metering", "passed", "ok",
+                       f"{spec.path} moved by {decimal_str(delta)} as expected", metering=metering, **extra)
+    unmoved = delta == 0
+    reason = "metering_not_settled" if unmoved else "metering_delta_mismatch"
+    message = (f"{spec.path} did not move within {spec.settle_s} s" if unmoved else
+               f"{spec.path} moved by {decimal_str(delta)}, outside "
+               f"[{metering['expected_min']}, {metering['expected_max']}]")
+    return _result(step.id, "metering", "failed", reason, message, metering=metering, **extra)
 
 
 async def run_step(index: int, state: ScenarioState, ctx: Context) -> StepResult:

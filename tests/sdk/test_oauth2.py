@@ -237,3 +237,13 @@ def test_live_a_refused_token_is_refreshed_once(start_server) -> None:  # noqa: 
         assert len(client.policies.list()) == 2
         assert client.auth_source == "AXIS_CLIENT_ID+AXIS_CLIENT_SECRET"
     assert server.state()["tokens_issued"] == 2
+
+
+def test_the_runner_sees_client_credentials_as_a_session_source() -> None:
+    from runner.inputs import INPUTS, auth_kind
+
+    pair = {"AXIS_CLIENT_ID": CLIENT_ID, "AXIS_CLIENT_SECRET": SECRET}
+    assert auth_kind(pair) == "AXIS_CLIENT_ID+AXIS_CLIENT_SECRET"
+    assert auth_kind({**pair, "VELIKEY_API_KEY": "k"}) == "VELIKEY_API_KEY"
+    assert auth_kind({"AXIS_CLIENT_ID": CLIENT_ID}) is None
+    assert {"AXIS_CLIENT_ID", "AXIS_CLIENT_SECRET"} <= set(INPUTS["session"].env)
