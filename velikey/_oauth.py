@@ -13,6 +13,7 @@ import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 from ._auth import AuthResolution
 from .exceptions import AuthSourceError, InvalidResponseError
@@ -48,8 +49,11 @@ class ClientCredentials:
         return f"ClientCredentials(source={self.source!r}, token_url={self.token_url!r})"
 
     def basic_auth(self) -> str:
-        """The ``Authorization`` header value of the token request (RFC 6749 section 2.3.1)."""
-        pair = f"{self.client_id}:{self.client_secret}".encode()
+        """The ``Authorization`` header value of the token request (RFC 6749 section 2.3.1).
+
+        Both halves are form-encoded first, as the RFC says, so a ``:`` or ``+`` in them survives.
+        """
+        pair = f"{quote_plus(self.client_id)}:{quote_plus(self.client_secret)}".encode()
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
 

@@ -149,8 +149,10 @@ class TimeoutError(TransportError):  # noqa: A001 - the SDK's own name, shadowin
 class WaitTimeoutError(TimeoutError):
     """``wait_for`` gave up: the condition did not hold within ``timeout_s``; ``last`` is the final value seen."""
 
-    def __init__(self, message: str, *, last: Any = None, attempts: int = 0, timeout_s: float = 0.0) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, last: Any = None, attempts: int = 0, timeout_s: float = 0.0, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
         self.last = last
         self.attempts = attempts
         self.timeout_s = timeout_s

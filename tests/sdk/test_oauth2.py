@@ -17,6 +17,8 @@ from velikey.testing import ReferenceServer, ServerConfig
 
 CLIENT_ID = "svc-release-gate"
 SECRET = "oauth-secret-7d1f+x/y="
+# RFC 6749 2.3.1: each half form-encoded, then base64; the '+' and '/' of the secret must survive.
+BASIC = base64.b64encode(f"{CLIENT_ID}:oauth-secret-7d1f%2Bx%2Fy%3D".encode()).decode()
 
 
 class TokenServer:
@@ -78,7 +80,7 @@ def test_the_token_is_fetched_once_with_basic_auth_and_cached() -> None:
     asyncio.run(use())
     (token_call,) = server.token_calls
     assert str(token_call.url) == "http://axis.test/api/oauth/token"
-    assert token_call.headers["authorization"] == "Basic " + base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    assert token_call.headers["authorization"] == "Basic " + BASIC
     assert parse_qs(token_call.content.decode()) == {"grant_type": ["client_credentials"]}
     assert SECRET.encode() not in token_call.content, "the secret never travels in a body"
     assert [r.headers["authorization"] for r in server.api_calls] == ["Bearer tok-1-0f3a9c"] * 2
@@ -146,9 +148,8 @@ def test_a_refused_client_is_a_typed_error_that_shows_no_secret(caplog: pytest.L
         asyncio.run(client.policies.list())
     error = caught.value
     assert (error.status_code, error.code) == (401, "invalid_client")
-    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
     shown = [str(error), repr(error), repr(error.exchange), repr(client), caplog.text]
-    assert not [text for text in shown if SECRET in text or basic in text]
+    assert not [text for text in shown if SECRET in text or BASIC in text]
 
 
 @pytest.mark.parametrize(

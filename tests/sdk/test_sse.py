@@ -174,7 +174,9 @@ def test_the_sync_client_gives_a_blocking_iterator() -> None:
 
 
 def _live_plan(client: AegisClientSync, server: ReferenceServer, *, apply: bool) -> str:
-    plan = client.rollouts.plan(server.first_active_policy_id, dry_run=False)["data"]["plan_id"]
+    # A distinct canary share per plan: the same request would name the same plan.
+    plan = client.rollouts.plan(server.first_active_policy_id, canary_percent=10 if apply else 20,
+                                dry_run=False)["data"]["plan_id"]
     if apply:
         client.rollouts.apply(plan, dry_run=False)
     try:
