@@ -197,7 +197,8 @@ def _page(limit: int | None, offset: int | None) -> tuple[tuple[str, str], ...]:
 def _policies_list(
     active_only: bool = True, limit: int | None = None, offset: int | None = None
 ) -> tuple[RequestSpec, ...]:
-    return (RequestSpec("GET", "/api/policies", params=(("active_only", _bool(active_only)), *_page(limit, offset))),)
+    # isActive is the public API's name for the filter (active_only is the reference server's legacy alias).
+    return (RequestSpec("GET", "/api/policies", params=(("isActive", _bool(active_only)), *_page(limit, offset))),)
 
 
 def _billing_get_usage(period: str = "current") -> tuple[RequestSpec, ...]:

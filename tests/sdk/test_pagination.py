@@ -45,7 +45,7 @@ def test_iter_walks_every_page() -> None:
     ids = asyncio.run(collect(client_for(pager).policies.iter(page_size=2)))
     assert ids == [f"policies-{n}" for n in range(5)]
     assert [(q.get("limit"), q.get("offset")) for q in pager.queries] == [("2", None), ("2", "2"), ("2", "4")]
-    assert all(q["active_only"] == "true" for q in pager.queries)
+    assert all(q["isActive"] == "true" for q in pager.queries)
 
 
 def test_iter_stops_at_total_without_an_empty_extra_request() -> None:
@@ -102,7 +102,7 @@ def test_list_calls_take_limit_and_offset_and_pages_say_total() -> None:
     client = client_for(pager)
     assert [p["id"] for p in asyncio.run(client.policies.list(limit=2, offset=3))] == ["policies-3", "policies-4"]
     assert asyncio.run(client.policies.list()) == pager.items
-    assert pager.queries[1] == {"active_only": "true"}, "a plain list call is the request it always was"
+    assert pager.queries[1] == {"isActive": "true"}, "a plain list call is the request it always was"
     page = asyncio.run(client.policies.page(limit=2, offset=2))
     assert (page.total, page.offset, page.next_offset, len(page.items)) == (5, 2, 4, 2)
     alerts = asyncio.run(client_for(Pager("alerts", 3)).monitoring.get_active_alerts(limit=2, offset=2))
