@@ -40,12 +40,12 @@ INPUTS: Mapping[str, InputSpec] = {
         ),
         InputSpec(
             "session",
-            tuple(source for source in AUTH_SOURCES if "+" not in source)
-            + ("AXIS_AUTH_EMAIL", "AXIS_AUTH_PASSWORD"),
+            tuple(name for source in AUTH_SOURCES for name in source.split("+")),
             None,
             "auth_missing",
             "Export one auth source: AXIS_SESSION_COOKIE, AXIS_SESSION_TOKEN, AXIS_SESSION_COOKIE_FILE "
             "(cookie text or a browser storage-state JSON), AXIS_SESSION_COOKIE_COMMAND, VELIKEY_API_KEY, "
+            "AXIS_CLIENT_ID + AXIS_CLIENT_SECRET for OAuth2 client credentials (AXIS_TOKEN_URL if not the tenant's), "
             "or AXIS_AUTH_EMAIL + AXIS_AUTH_PASSWORD for the credentials bootstrap.",
             secret=True,
         ),
@@ -95,13 +95,13 @@ def _env(env: Mapping[str, str], name: str) -> str | None:
 
 
 def auth_kind(env: Mapping[str, str]) -> str | None:
-    """The auth source the SDK would pick from ``env``, by name, without reading or running anything."""
-    for name in ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_SESSION_COOKIE_FILE",
-                 "AXIS_SESSION_COOKIE_COMMAND", "VELIKEY_API_KEY"):
-        if _env(env, name):
-            return name
-    if _env(env, "AXIS_AUTH_EMAIL") and _env(env, "AXIS_AUTH_PASSWORD"):
-        return "AXIS_AUTH_EMAIL+AXIS_AUTH_PASSWORD"
+    """The auth source the SDK would pick from ``env``, by name, without reading or running anything.
+
+    A pair (``A+B``) counts when both halves are set.
+    """
+    for source in AUTH_SOURCES:
+        if all(_env(env, name) for name in source.split("+")):
+            return source
     return None
 
 

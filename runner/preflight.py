@@ -22,12 +22,15 @@ from runner.reasons import reason_for_error
 from runner.scenario.load import Planned
 from velikey import AegisClient, RetryPolicy
 from velikey.exceptions import VeliKeyError
+from velikey.operations import CLIENT_CREDENTIALS_SOURCE
 from velikey.operations import SECRET_ENV as SDK_SECRET_ENV
 
 __all__ = ["SECRET_ENV", "Embedded", "Preflight", "embedded_server", "preflight"]
 
 # The SDK's secret env values, plus the rollback token, which only the runner reads.
 SECRET_ENV = (*SDK_SECRET_ENV, "AEGIS_ROLLBACK_TOKEN")
+# Auth sources sent as `Authorization: Bearer` rather than the session cookie (for the dry-run's rendering).
+BEARER_SOURCES = ("VELIKEY_API_KEY", CLIENT_CREDENTIALS_SOURCE)
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
         if not embedded:
             auth_source = client.auth_source or auth_source
     # The header the requests carry (dry-run: the one the environment's auth source would give).
-    uses_api_key = client.uses_api_key if client else auth_kind(config.env) == "VELIKEY_API_KEY"
+    uses_api_key = client.uses_api_key if client else auth_kind(config.env) in BEARER_SOURCES
     blocked = config.live and bool(missing or codes)
     if blocked:
         # Every missing input's code reaches the result receipt, not only the one the steps carry.

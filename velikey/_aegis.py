@@ -7,14 +7,18 @@ there is one implementation of every operation, not two.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+import inspect
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import httpx
 
+from . import _wait
 from ._client import Core, IdSource, Sleep
 from ._exchange import Exchange
+from ._raw import Params, raw_spec
 from ._results import parse_result
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, RetryPolicy
 from .exceptions import InvalidResponseError
@@ -62,13 +66,19 @@ class AegisClient:
     seed's order (``AXIS_SESSION_COOKIE`` … credentials bootstrap). ``transport``,
     ``id_source``, ``retry_policy`` and ``sleep`` are injectable for tests and for the
     runner's deterministic ids.
+
+    ``base_url`` defaults to ``AXIS_BASE_URL``, then https://axis.velikey.com. ``client_id``
+    + ``client_secret`` (``token_url`` defaults to ``<base_url>/api/oauth/token``) use OAuth2
+    client credentials. ``http_client`` is an ``httpx.AsyncClient`` to send with (the SDK
+    then leaves closing it to its owner); ``clock`` (monotonic seconds) drives ``wait_for``
+    and token expiry.
     """
 
     def __init__(
         self,
         api_key: str | None = None,
         session_cookie: str | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
         verify_ssl: bool = True,
@@ -78,9 +88,14 @@ class AegisClient:
         id_source: IdSource | None = None,
         sleep: Sleep | None = None,
         env: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_url: str | None = None,
     ) -> None:
         self._core = Core(
-            base_url=base_url,
+            base_url=_base_url(base_url, os.environ if env is None else env),
             api_key=api_key,
             session_cookie=session_cookie,
             timeout=timeout,
@@ -90,6 +105,11 @@ class AegisClient:
             id_source=id_source,
             sleep=sleep,
             env=env,
+            http_client=http_client,
+            clock=clock,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_url=token_url,
         )
         self.policies = Policies(self)
         self.billing = Billing(self)
@@ -191,14 +211,103 @@ class AegisClient:
             ) from exc
         return ProbeResult(bytes_sent=length, sha256=local, echo=echo, exchange=exchange)
 
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+    ) -> Exchange:
+        """Any route of the tenant (a path, not a URL): authenticated, retried and error-mapped like a typed call.
+
+        A mutating method carries ``idempotency_key`` (or a generated one) on every attempt.
+        """
+        spec = raw_spec(method, path, params=params, json=json, idempotency_key=idempotency_key)
+        return await self._core.send(spec, request_id=request_id)
+
+    async def get(self, path: str, *, params: Params | None = None, request_id: str | None = None) -> Exchange:
+        return await self.request("GET", path, params=params, request_id=request_id)
+
+    async def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: Params | None = None,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+    ) -> Exchange:
+        return await self.request(
+            "POST", path, params=params, json=json, idempotency_key=idempotency_key, request_id=request_id
+        )
+
+    async def wait_for(
+        self,
+        call: Callable[[], Awaitable[T]],
+        until: Callable[[T], bool],
+        *,
+        interval_s: float = 1.0,
+        timeout_s: float = 30.0,
+    ) -> T:
+        """Poll ``call()`` until ``until(result)`` holds and return that result, else ``WaitTimeoutError``.
+
+        The first poll is immediate; the waits use the client's ``sleep`` and ``clock``.
+        """
+        schedule = _wait.Schedule(interval_s=interval_s, timeout_s=timeout_s, clock=self._core.clock)
+        return await _wait.wait_for(call, until, schedule=schedule, sleep=self._core._sleep)
+
     async def close(self) -> None:
         await self._core.aclose()
+
+    async def aclose(self) -> None:
+        """Alias of ``close()``, the name httpx uses."""
+        await self.close()
 
     async def __aenter__(self) -> AegisClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+def _base_url(given: str | None, env: Mapping[str, str]) -> str:
+    # The explicit argument wins, then AXIS_BASE_URL (as the runner reads it), then the public tenant.
+    for value in (given, env.get("AXIS_BASE_URL")):
+        if value and value.strip():
+            return value.strip()
+    return DEFAULT_BASE_URL
+
+
+class _BlockingIterator(Iterator[T]):
+    """An async iterator driven one item at a time on the sync client's loop; ``close()`` ends it early."""
+
+    def __init__(self, items: AsyncIterator[T], run: Callable[[Coroutine[Any, Any, Any]], Any]) -> None:
+        self._items = items
+        self._run = run
+
+    def __next__(self) -> T:
+        async def step() -> T:
+            return await anext(self._items)
+
+        try:
+            return cast(T, self._run(step()))
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        """Stop early: closes the stream or page walk (and its connection) now, not at garbage collection."""
+        aclose = getattr(self._items, "aclose", None)
+        if aclose is not None:
+            self._run(aclose())
+
+    def __enter__(self) -> _BlockingIterator[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 class _SyncProxy:
@@ -212,6 +321,8 @@ class _SyncProxy:
         attr = getattr(self._target, name)
         if asyncio.iscoroutinefunction(attr):
             return lambda *args, **kwargs: self._run(attr(*args, **kwargs))
+        if inspect.isasyncgenfunction(attr):
+            return lambda *args, **kwargs: _BlockingIterator(attr(*args, **kwargs), self._run)
         if isinstance(attr, Resource):
             return _SyncProxy(attr, self._run)
         return attr
@@ -257,6 +368,25 @@ class AegisClientSync(_SyncProxy):
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.run_until_complete(self._loop.shutdown_default_executor())
             self._loop.close()
+
+    def wait_for(
+        self, call: Callable[[], T], until: Callable[[T], bool], *, interval_s: float = 1.0, timeout_s: float = 30.0
+    ) -> T:
+        """``AegisClient.wait_for`` with a blocking ``call`` (e.g. ``lambda: client.monitoring.get_health_score()``)."""
+        core = self._target._core
+
+        def pause(seconds: float) -> None:
+            async def sleep() -> None:
+                await core._sleep(seconds)
+
+            self._run_coro(sleep())
+
+        schedule = _wait.Schedule(interval_s=interval_s, timeout_s=timeout_s, clock=core.clock)
+        return _wait.wait_for_blocking(call, until, schedule=schedule, sleep=pause)
+
+    def aclose(self) -> None:
+        """Alias of ``close()``, so code written for either client closes both completely."""
+        self.close()
 
     def __enter__(self) -> AegisClientSync:
         return self

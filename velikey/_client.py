@@ -10,17 +10,19 @@ same function the runner's dry-run uses — so what is rendered is what is sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import ssl
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 
-from . import _auth
+from . import _auth, _oauth
 from ._body import BodyTooLarge, UnsupportedEncoding, read_bounded
 from ._exchange import REDACTED, Exchange, path_of, status_error
 from ._retry import DEFAULT_TIMEOUT_S, RetryPolicy
@@ -90,7 +92,14 @@ class Core:
         sleep: Sleep | None = None,
         env: Mapping[str, str] | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_url: str | None = None,
     ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass either transport or http_client, not both")
         self.base_url = base_url.rstrip("/")
         self.retry = retry_policy
         self._ids = id_source or _uuid_ids
@@ -100,13 +109,19 @@ class Core:
         self._timeout = timeout
         # Concurrent first requests wait for one resolution: one bootstrap, one cookie jar in use.
         self._auth_lock = asyncio.Lock()
-        # Prepared requests carry absolute URLs, so the pool needs no base URL.
-        self._http = httpx.AsyncClient(
+        # Prepared requests carry absolute URLs (the bootstrap's too), so the pool needs no base URL.
+        self._http = http_client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             verify=verify_ssl,
             transport=transport,
             follow_redirects=False,
         )
+        self._owns_http = http_client is None  # an injected client is its owner's to close
+        self.clock = clock or time.monotonic
+        explicit = _oauth.client_credentials(
+            self.base_url, client_id=client_id, client_secret=client_secret, token_url=token_url
+        )
+        self._tokens = _oauth.TokenCache(explicit, self.clock) if explicit else None
         self._explicit_key = api_key
         self._explicit_cookie = session_cookie
         self._auth: _auth.AuthResolution | None = None
@@ -122,20 +137,45 @@ class Core:
 
     async def resolve_auth(self) -> _auth.AuthResolution:
         """Find a session: explicit values, then the environment in the seed's order, then bootstrap."""
-        if self._auth is not None:
+        if self._auth is not None and not self._token_stale():
             return self._auth
         async with self._auth_lock:
-            if self._auth is None:
+            if self._auth is None or self._token_stale():
                 self._auth = await self._resolve_auth()
             return self._auth
 
+    def _token_stale(self) -> bool:
+        # An OAuth token is re-fetched when it nears expiry or the server refused it.
+        return self._tokens is not None and self._tokens.owns(self._auth) and self._tokens.current() is None
+
+    async def _fetch_token(self, tokens: _oauth.TokenCache) -> _auth.AuthResolution:
+        """A new bearer token from the token endpoint: retried, error-mapped, never quoted."""
+        request = _oauth.token_request(tokens.credentials, request_id=self._ids("request-id"))
+        exchange = await self._send_prepared(request, retry_ok=True)
+        self.raise_for_status(exchange)
+        return tokens.store(exchange.json(), status=exchange.status)
+
+    async def refresh_token(self, refused: _auth.AuthResolution | None) -> bool:
+        """After a 401 to ``refused``: a new OAuth token (one fetch for concurrent 401s); False if auth is not OAuth."""
+        if self._tokens is None or refused is None or refused.source != self._tokens.credentials.source:
+            return False
+        if self._tokens.owns(refused):  # else a concurrent request has already replaced it
+            self._tokens.invalidate()
+        await self.resolve_auth()
+        return True
+
     async def _resolve_auth(self) -> _auth.AuthResolution:
+        if self._tokens is not None and (self._auth is None or self._tokens.owns(self._auth)):
+            return self._tokens.current() or await self._fetch_token(self._tokens)
         # A cookie command is part of the first request, so the request timeout bounds it too.
         command_timeout_s = min(self._timeout or _auth.COMMAND_TIMEOUT_S, _auth.COMMAND_TIMEOUT_S)
         # In a worker thread: a cookie file read or a cookie command must not stall the event loop.
         resolution = await asyncio.to_thread(
             _auth.resolve_static_auth, self._env, command_timeout_s=command_timeout_s
         )
+        if resolution is None and (client := _oauth.client_credentials(self.base_url, env=self._env)):
+            self._tokens = _oauth.TokenCache(client, self.clock)
+            return await self._fetch_token(self._tokens)
         if resolution is None:
             credentials = _auth.credentials_from_env(self._env)
             if credentials is None:
@@ -157,6 +197,7 @@ class Core:
             if self._auth.cookie and "=" in self._auth.cookie:
                 values += [part.split("=", 1)[1] for part in self._auth.cookie.split(";") if "=" in part]
         values += [self._env.get(name) for name in SECRET_ENV]
+        values += list(self._tokens.secrets()) if self._tokens else []
         return tuple(sorted({v.strip() for v in values if v and len(v.strip()) >= 4}, key=len, reverse=True))
 
     def scrub(self, text: str) -> str:
@@ -187,7 +228,11 @@ class Core:
         if spec.mutating:
             spec = spec.with_idempotency_key(idempotency_key or spec.idempotency_key or self._ids("idempotency-key"))
         request_id = request_id or self._ids("request-id")
+        used = self._auth
         exchange = await self._send_prepared(self.prepare(spec, request_id=request_id), retry_ok=self._may_retry(spec))
+        if exchange.status == 401 and await self.refresh_token(used):  # once: a second 401 is the answer
+            retry_ok = self._may_retry(spec)
+            exchange = await self._send_prepared(self.prepare(spec, request_id=request_id), retry_ok=retry_ok)
         if exchange.status == 404 and spec.fallback_path:
             fallback = self.prepare(spec, request_id=request_id, path=spec.fallback_path)
             exchange = await self._send_prepared(fallback, retry_ok=True)
@@ -236,6 +281,20 @@ class Core:
         exchange = await self._send_prepared(request, retry_ok=True, content=body)
         self.raise_for_status(exchange)
         return exchange, digest.hexdigest()
+
+    @contextlib.asynccontextmanager
+    async def streaming(self, request: PreparedRequest) -> AsyncIterator[httpx.Response]:
+        """An answer left unread for the caller to consume (server-sent events), closed on exit.
+
+        httpx errors propagate unchanged: the caller maps them with ``_map_transport_error``.
+        """
+        http_request = self._http.build_request(request.method, request.url, headers=list(request.headers))
+        response = await self._http.send(http_request, stream=True)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+            self._http.cookies.clear()
 
     def _may_retry(self, spec: RequestSpec) -> bool:
         # POSTs are retried only because the Idempotency-Key makes a replay harmless.
@@ -328,4 +387,5 @@ class Core:
         raise error
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from ._retry import parse_retry_after
-from .exceptions import APIStatusError, InvalidResponseError, RateLimitError, error_for_status
+from .exceptions import APIStatusError, InvalidResponseError, RateLimitError, error_code, error_for_status
 from .operations import SECRET_HEADERS, PreparedRequest
 
 __all__ = ["REDACTED", "Exchange", "path_of", "status_error"]
@@ -76,7 +76,8 @@ def status_error(
     a usable header: it is the server's word, never a backoff the client made up.
     """
     cls = error_for_status(exchange.status)
-    fields: dict[str, Any] = {"status": exchange.status, "request_id": exchange.request_id, "detail": detail}
+    fields: dict[str, Any] = {"status": exchange.status, "request_id": exchange.request_id, "detail": detail,
+                              "code": error_code(exchange.body)}
     if cls is RateLimitError:
         error: APIStatusError = RateLimitError(
             message, retry_after=parse_retry_after(exchange.headers.get("retry-after"), now=now), **fields

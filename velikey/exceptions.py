@@ -14,6 +14,7 @@ are translated at one boundary (the client core's sender) to the most specific c
     │   └── ServerError                5xx
     ├── TransportError                 no usable HTTP answer
     │   ├── TimeoutError               connect/read/write/pool timeout, or the deadline
+    │   │   └── WaitTimeoutError       ``wait_for``'s condition did not hold in time (.last)
     │   └── TLSError                   certificate or handshake failure
     ├── InvalidResponseError           an answer that is not the JSON the contract promises
     └── AuthError                      no session could be established
@@ -22,11 +23,14 @@ are translated at one boundary (the client core's sender) to the most specific c
         └── AuthSchemaMismatchError    the credentials endpoints answered in another shape
 
 Messages carry the status, the request id and the server's detail, never a cookie, token,
-password or API key: those are scrubbed before an error is built.
+password or API key: those are scrubbed before an error is built. ``status_code`` is an
+alias of ``status``; ``code`` is the server's error code string (JSON ``error``/``code``), if any.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 __all__ = [
@@ -47,6 +51,8 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "VeliKeyError",
+    "WaitTimeoutError",
+    "error_code",
     "error_for_status",
 ]
 
@@ -68,12 +74,19 @@ class VeliKeyError(Exception):
         status: int | None = None,
         request_id: str | None = None,
         detail: str | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.request_id = request_id
         self.detail = detail
+        self.code = code
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status, under the name httpx and most SDKs use."""
+        return self.status
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -133,6 +146,18 @@ class TimeoutError(TransportError):  # noqa: A001 - the SDK's own name, shadowin
     """The request or the run's deadline timed out."""
 
 
+class WaitTimeoutError(TimeoutError):
+    """``wait_for`` gave up: the condition did not hold within ``timeout_s``; ``last`` is the final value seen."""
+
+    def __init__(
+        self, message: str, *, last: Any = None, attempts: int = 0, timeout_s: float = 0.0, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.last = last
+        self.attempts = attempts
+        self.timeout_s = timeout_s
+
+
 class TLSError(TransportError):
     """TLS verification or handshake failed; verification is never turned off silently."""
 
@@ -183,3 +208,22 @@ def error_for_status(status: int) -> type[APIStatusError]:
     if status >= 500:
         return ServerError
     return APIStatusError
+
+
+# A code is echoed into errors, so only a short plain token is taken (never free text that could hold a secret).
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+
+
+def error_code(body: bytes) -> str | None:
+    """The server's error code in a JSON error body (``error``, else ``code``), or None."""
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    for key in ("error", "code"):
+        value = parsed.get(key)
+        if isinstance(value, str) and _ERROR_CODE.fullmatch(value):
+            return value
+    return None

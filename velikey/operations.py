@@ -35,6 +35,7 @@ __all__ = [
     "CREDENTIALS_SOURCE",
     "EFFECTFUL",
     "OPERATIONS",
+    "CLIENT_CREDENTIALS_SOURCE",
     "REQUIRED",
     "SECRET_ENV",
     "SECRET_HEADERS",
@@ -117,8 +118,11 @@ class RequestSpec:
 # Headers whose values are credentials; their values never appear in a repr.
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "set-cookie"})
 # Environment variables whose values are credentials: redacted wherever they could surface.
-SECRET_ENV = ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_AUTH_PASSWORD", "VELIKEY_API_KEY")
+SECRET_ENV = (
+    "AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_AUTH_PASSWORD", "VELIKEY_API_KEY", "AXIS_CLIENT_SECRET"
+)
 CREDENTIALS_SOURCE = "AXIS_AUTH_EMAIL+AXIS_AUTH_PASSWORD"
+CLIENT_CREDENTIALS_SOURCE = "AXIS_CLIENT_ID+AXIS_CLIENT_SECRET"
 # Every auth source the SDK looks at, in the order it looks; AuthMissingError lists these.
 AUTH_SOURCES: tuple[str, ...] = (
     "AXIS_SESSION_COOKIE",
@@ -126,6 +130,7 @@ AUTH_SOURCES: tuple[str, ...] = (
     "AXIS_SESSION_COOKIE_FILE",
     "AXIS_SESSION_COOKIE_COMMAND",
     "VELIKEY_API_KEY",
+    CLIENT_CREDENTIALS_SOURCE,
     CREDENTIALS_SOURCE,
 )
 
@@ -293,16 +298,22 @@ def _get_health() -> tuple[RequestSpec, ...]:
     return (RequestSpec("GET", "/api/healthz", fallback_path="/health", auth_required=False),)
 
 
-def _policies_list(active_only: bool) -> tuple[RequestSpec, ...]:
-    return (RequestSpec("GET", "/api/policies", params=(("active_only", _bool(active_only)),)),)
+def _page(limit: int | None, offset: int | None) -> tuple[tuple[str, str], ...]:
+    # Sent only when given, so a plain list call is the same request it always was.
+    return tuple((name, str(int(value))) for name, value in (("limit", limit), ("offset", offset)) if value is not None)
+
+
+def _policies_list(active_only: bool, limit: int | None, offset: int | None) -> tuple[RequestSpec, ...]:
+    # isActive is the public API's name for the filter (active_only is the reference server's legacy alias).
+    return (RequestSpec("GET", "/api/policies", params=(("isActive", _bool(active_only)), *_page(limit, offset))),)
 
 
 def _billing_get_usage(period: str) -> tuple[RequestSpec, ...]:
     return (RequestSpec("GET", "/api/usage/summary", params=(("period", str(period)),)),)
 
 
-def _monitoring_get_active_alerts(limit: int) -> tuple[RequestSpec, ...]:
-    return (RequestSpec("GET", "/api/alerts", params=(("resolved", "false"), ("limit", str(int(limit))))),)
+def _monitoring_get_active_alerts(limit: int, offset: int | None) -> tuple[RequestSpec, ...]:
+    return (RequestSpec("GET", "/api/alerts", params=(("resolved", "false"), *_page(limit, offset))),)
 
 
 def _monitoring_get_health_score() -> tuple[RequestSpec, ...]:
@@ -362,12 +373,15 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
     for op in (
         Operation("get_health", (), _get_health, routes=(("GET", "/api/healthz"), ("GET", "/health"))),
         Operation(
-            "policies.list", (Param("active_only", bool, True),), _policies_list, routes=(("GET", "/api/policies"),)
+            "policies.list",
+            (Param("active_only", bool, True), Param("limit", int | None, None), Param("offset", int | None, None)),
+            _policies_list,
+            routes=(("GET", "/api/policies"),),
         ),
         Operation("billing.get_usage", (Param("period", str, "current"),), _billing_get_usage, routes=(_USAGE,)),
         Operation(
             "monitoring.get_active_alerts",
-            (Param("limit", int, 100),),
+            (Param("limit", int, 100), Param("offset", int | None, None)),
             _monitoring_get_active_alerts,
             routes=(_ALERTS,),
         ),

@@ -8,8 +8,12 @@ holds them to. A resource knows its client only as a ``Caller``, so this module 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, Protocol, cast
 
+from ._client import Core
+from ._pagination import DEFAULT_PAGE_SIZE, Page, fetch_page, walk
+from ._sse import MAX_RECONNECTS, RolloutEvent, rollout_events
 from .models import HealthScore
 
 __all__ = ["Billing", "Caller", "Monitoring", "Policies", "Resource", "Rollouts", "Telemetry"]
@@ -18,7 +22,11 @@ __all__ = ["Billing", "Caller", "Monitoring", "Policies", "Resource", "Rollouts"
 class Caller(Protocol):
     """What a resource needs of its client: run an operation by name and return its result."""
 
+    _core: Core
+
     async def result(self, operation: str, /, **kwargs: Any) -> Any: ...
+
+    async def call(self, operation: str, /, **kwargs: Any) -> Any: ...
 
 
 class Resource:
@@ -29,9 +37,24 @@ class Resource:
 
 
 class Policies(Resource):
-    async def list(self, active_only: bool = True) -> list[dict[str, Any]]:
-        """Policies of the tenant (``isActive`` ones only by default)."""
-        return cast(list[dict[str, Any]], await self._client.result("policies.list", active_only=active_only))
+    async def list(
+        self, active_only: bool = True, limit: int | None = None, offset: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Policies of the tenant (``isActive`` ones only by default); all of them unless ``limit`` is given."""
+        return cast(list[dict[str, Any]], await self._client.result(
+            "policies.list", active_only=active_only, limit=limit, offset=offset
+        ))
+
+    async def page(self, limit: int | None = None, offset: int = 0, active_only: bool = True) -> Page:
+        """One page of policies with the server's ``total``."""
+        return await fetch_page(self._client, "policies.list", "policies", limit=limit, offset=offset,
+                                active_only=active_only)
+
+    async def iter(self, active_only: bool = True, page_size: int = DEFAULT_PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
+        """Every policy, ``page_size`` per request; breaking out early requests no further page."""
+        async for policy in walk(self._client, "policies.list", "policies", page_size=page_size,
+                                 active_only=active_only):
+            yield policy
 
 
 class Billing(Resource):
@@ -41,9 +64,20 @@ class Billing(Resource):
 
 
 class Monitoring(Resource):
-    async def get_active_alerts(self, limit: int = 100) -> dict[str, Any]:
-        """Unresolved alerts, newest first, at most ``limit``."""
-        return cast(dict[str, Any], await self._client.result("monitoring.get_active_alerts", limit=limit))
+    async def get_active_alerts(self, limit: int = 100, offset: int | None = None) -> dict[str, Any]:
+        """Unresolved alerts, newest first, at most ``limit`` from ``offset`` (``total`` counts them all)."""
+        return cast(dict[str, Any], await self._client.result(
+            "monitoring.get_active_alerts", limit=limit, offset=offset
+        ))
+
+    async def alerts_page(self, limit: int = DEFAULT_PAGE_SIZE, offset: int = 0) -> Page:
+        """One page of unresolved alerts with the server's ``total``."""
+        return await fetch_page(self._client, "monitoring.get_active_alerts", "alerts", limit=limit, offset=offset)
+
+    async def iter_alerts(self, page_size: int = DEFAULT_PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
+        """Every unresolved alert, ``page_size`` per request; breaking out early requests no further page."""
+        async for alert in walk(self._client, "monitoring.get_active_alerts", "alerts", page_size=page_size):
+            yield alert
 
     async def get_health_score(self) -> HealthScore:
         """The 0–100 score gates compare with their threshold, derived from usage and open alerts."""
@@ -90,6 +124,20 @@ class Rollouts(Resource):
             explain=explain,
             idempotency_key=idempotency_key,
         ))
+
+
+    async def events(
+        self, plan_id: str, last_event_id: str | None = None, max_reconnects: int = MAX_RECONNECTS
+    ) -> AsyncIterator[RolloutEvent]:
+        """The plan's phase events (``planned``, ``applying`` …) as the server sends them, until it ends the stream.
+
+        A dropped connection resumes after the last event seen (``Last-Event-ID``), at most
+        ``max_reconnects`` times in a row; silence longer than the request timeout is ``TimeoutError``.
+        """
+        async for event in rollout_events(
+            self._client._core, plan_id, last_event_id=last_event_id, max_reconnects=max_reconnects
+        ):
+            yield event
 
 
 class Telemetry(Resource):

@@ -40,7 +40,7 @@ from reliability_helpers import (
 )
 
 from runner.pipeline import RunConfig, run
-from velikey.testing import ReferenceServer
+from velikey.testing import ReferenceServer, ServerConfig
 
 EMAIL = "owner@example.com"
 
@@ -87,12 +87,15 @@ class Variant:
 
 def _server_secrets(server: ReferenceServer) -> dict[str, str]:
     config = server.config
-    return {"server session token": config.session_token, "server api key": config.api_key,
-            "server password": config.password}
+    secrets = {"server session token": config.session_token, "server api key": config.api_key,
+               "server password": config.password}
+    if client_secret := getattr(config, "client_secret", None):
+        secrets["server client secret"] = client_secret
+    return secrets
 
 
 AUTH_ENV = ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "AXIS_SESSION_COOKIE_FILE", "AXIS_SESSION_COOKIE_COMMAND",
-            "VELIKEY_API_KEY", "AXIS_AUTH_EMAIL", "AXIS_AUTH_PASSWORD")
+            "VELIKEY_API_KEY", "AXIS_CLIENT_ID", "AXIS_CLIENT_SECRET", "AXIS_AUTH_EMAIL", "AXIS_AUTH_PASSWORD")
 
 
 def _auth_env(server: ReferenceServer, **extra: str) -> dict[str, str]:
@@ -215,6 +218,18 @@ def _failing_command(server: ReferenceServer, aux: Path) -> Setup:
     return Setup(_auth_env(server, AXIS_SESSION_COOKIE_COMMAND=f"sh {script}"), {})
 
 
+def _client_credentials(server: ReferenceServer, aux: Path) -> Setup:
+    config: Any = server.config
+    return Setup(_auth_env(server, AXIS_CLIENT_ID=config.client_id, AXIS_CLIENT_SECRET=config.client_secret), {})
+
+
+def _wrong_client_secret(server: ReferenceServer, aux: Path) -> Setup:
+    wrong = canary("wrong-client-secret-input")
+    config: Any = server.config
+    return Setup(_auth_env(server, AXIS_CLIENT_ID=config.client_id, AXIS_CLIENT_SECRET=wrong),
+                 {"wrong AXIS_CLIENT_SECRET": wrong})
+
+
 def _unknown_rollback_token(server: ReferenceServer, aux: Path) -> Setup:
     token = canary("unknown-rollback-token")
     return Setup(_auth_env(server, AEGIS_ROLLBACK_TOKEN=token), {"unknown AEGIS_ROLLBACK_TOKEN": token}, confirm=True)
@@ -243,6 +258,16 @@ VARIANTS = (
             sends=False),
     Variant("unknown-rollback-token", _unknown_rollback_token, 1, "AXIS_SESSION_COOKIE", "not_found"),
 )
+# OAuth2 client credentials, where the reference server has the token endpoint (its client_id/client_secret).
+# The tokens it issues are not known here; the SDK's own tests check that none reaches a repr, error or log.
+CLIENT_CREDENTIALS = "AXIS_CLIENT_ID+AXIS_CLIENT_SECRET"
+if "client_secret" in ServerConfig.__dataclass_fields__:
+    _oauth_server = {"client_id": "svc-secrets-suite", "client_secret": canary("server-client-secret")}
+    VARIANTS += (
+        Variant("client-credentials", _client_credentials, 0, CLIENT_CREDENTIALS, server=_oauth_server),
+        Variant("wrong-client-secret", _wrong_client_secret, 3, CLIENT_CREDENTIALS, "auth_invalid",
+                server=_oauth_server),
+    )
 
 
 def _cli_args(setup: Setup, out: Path) -> list[str]:

@@ -256,12 +256,13 @@ def test_api_key_alone() -> None:
 def test_precedence_follows_the_seed_order(full_env: dict[str, str]) -> None:
     env = dict(full_env)
     seen = []
-    for name in AUTH_SOURCES[:-1]:
+    static = [name for name in AUTH_SOURCES if "+" not in name]  # pairs are the client's: OAuth, bootstrap
+    for name in static:
         resolved = resolve_static_auth(env)
         assert resolved is not None
         seen.append(resolved.source)
         del env[name]
-    assert seen == list(AUTH_SOURCES[:-1])
+    assert seen == static
     assert resolve_static_auth(env) is None  # only credentials left: the caller bootstraps
 
 

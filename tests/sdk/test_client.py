@@ -61,7 +61,7 @@ def test_request_carries_auth_request_id_and_query() -> None:
     result = run(client.policies.list(active_only=True))
     assert result == [{"id": "p1"}]
     sent = rec.requests[0]
-    assert sent.url == "http://axis.test/api/policies?active_only=true"
+    assert sent.url == "http://axis.test/api/policies?isActive=true"
     assert sent.headers["cookie"] == f"next-auth.session-token={SECRET}"
     assert sent.headers["x-request-id"] == "id-0"
     assert "idempotency-key" not in sent.headers
