@@ -1,8 +1,10 @@
+
 """Client conveniences: `status_code`/`code` on errors, `aclose()`, an injected httpx client, `AXIS_BASE_URL`."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -10,6 +12,12 @@ import pytest
 from velikey import AegisClient, AegisClientSync
 from velikey import exceptions as exc
 from velikey.testing import ReferenceServer
+
+
+@pytest.fixture
+def live_server(start_server: Callable[..., ReferenceServer]) -> ReferenceServer:
+    """A fresh server: these tests move metered usage or make effects, which the shared one must not see."""
+    return start_server()
 
 
 def answering(response: httpx.Response, seen: list[httpx.Request] | None = None) -> httpx.MockTransport:

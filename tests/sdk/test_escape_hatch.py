@@ -1,9 +1,11 @@
+
 """The escape hatch `request`/`get`/`post`: any route, authenticated, retried and error-mapped like a typed call."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -13,6 +15,12 @@ from velikey import exceptions as exc
 from velikey.testing import Fault, ReferenceServer
 
 SECRET = "escape-cookie-5b1e"
+
+
+@pytest.fixture
+def live_server(start_server: Callable[..., ReferenceServer]) -> ReferenceServer:
+    """A fresh server: these tests move metered usage or make effects, which the shared one must not see."""
+    return start_server()
 
 
 class Script:

@@ -1,8 +1,10 @@
+
 """`wait_for`: polls until a predicate holds, else `WaitTimeoutError`; sleep and clock are injected, nothing waits."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -11,6 +13,12 @@ import pytest
 from velikey import AegisClient, AegisClientSync
 from velikey import exceptions as exc
 from velikey.testing import ReferenceServer
+
+
+@pytest.fixture
+def live_server(start_server: Callable[..., ReferenceServer]) -> ReferenceServer:
+    """A fresh server: these tests move metered usage or make effects, which the shared one must not see."""
+    return start_server()
 
 
 class FakeTime:
