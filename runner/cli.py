@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from runner import __version__, exits
+from runner._resources import scenarios_dir
 from runner.control import exit_interrupted
 from runner.engine.results import StepResult
 from runner.pipeline import InputError, RunConfig, RunReport, run
@@ -25,6 +26,11 @@ from runner.pipeline import InputError, RunConfig, RunReport, run
 __all__ = ["cli", "main"]
 
 DEFAULT_SCENARIOS = Path("scenarios")
+
+
+def _default_paths() -> tuple[Path, ...]:
+    """``scenarios/`` of the working directory, else the release gate the package ships."""
+    return (DEFAULT_SCENARIOS if DEFAULT_SCENARIOS.is_dir() else scenarios_dir(),)
 
 
 def _shown_path(path: Path) -> str:
@@ -151,7 +157,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
     mode = "live" if live else "dry-run"
     flags = {"base_url": base_url, "payload_url": payload_url, "policy_id": policy_id,
              "rollback_token": rollback_token}
-    chosen = paths or (DEFAULT_SCENARIOS,)
+    chosen = paths or _default_paths()
     _execute(RunConfig(
         paths=chosen, mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
@@ -165,7 +171,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
               show_default=True, help="Run directory to write.")
 def demo_command(out: Path) -> None:
     """The main job: a live run of scenarios/ against the embedded reference server."""
-    chosen = (DEFAULT_SCENARIOS,)
+    chosen = _default_paths()
     _execute(RunConfig(paths=chosen, mode="live", out=out, embedded=True, env={},
                        rerun=_rerun(chosen, {}, False, True)))
 
@@ -190,7 +196,7 @@ def lint_command(paths: tuple[Path, ...]) -> None:
     """Check scenario files (default scenarios/); each error as file:line: field: message (exit 2)."""
     from runner.scenario.lint import lint
 
-    chosen = list(paths or (DEFAULT_SCENARIOS,))
+    chosen = list(paths or _default_paths())
     problems = lint(chosen)
     for problem in problems:
         click.echo(problem, err=True)

@@ -26,7 +26,7 @@ from . import _auth, _oauth
 from ._body import BodyTooLarge, UnsupportedEncoding, read_bounded
 from ._exchange import REDACTED, Exchange, path_of, status_error
 from ._retry import DEFAULT_TIMEOUT_S, RetryPolicy
-from .exceptions import AuthMissingError, InvalidResponseError, TimeoutError, TLSError, TransportError
+from .exceptions import AuthMissingError, InvalidResponseError, TimeoutError, TLSError, TransportError, VeliKeyError
 from .operations import SECRET_ENV, SECRET_HEADERS, PreparedRequest, RequestSpec, prepare, prepare_stream
 
 __all__ = ["Core"]
@@ -308,6 +308,7 @@ class Core:
         content: Callable[[], AsyncIterator[bytes]] | None = None,
     ) -> Exchange:
         attempt = 0
+        earlier: list[Exchange | VeliKeyError] = []
         while True:
             attempt += 1
             try:
@@ -316,15 +317,18 @@ class Core:
                 error = exc if isinstance(exc, InvalidResponseError) else self._map_transport_error(exc, request)
                 if retry_ok and attempt <= self.retry.max_retries and not isinstance(error, InvalidResponseError):
                     if not isinstance(error, TLSError):
+                        error.attempts = attempt
+                        earlier.append(error)
                         await self._wait(attempt, None, request)
                         continue
                 error.attempts = attempt
                 raise error from exc
             if retry_ok and self.retry.retryable_status(status) and attempt <= self.retry.max_retries:
+                earlier.append(Exchange(request, status, headers, body, attempt))
                 await self._wait(attempt, headers.get("retry-after"), request)
                 continue
             log.debug("%s %s -> %s after %d attempt(s)", request.method, path_of(request.url), status, attempt)
-            return Exchange(request, status, headers, body, attempt)
+            return Exchange(request, status, headers, body, attempt, tuple(earlier))
 
     async def _wait(self, attempt: int, retry_after: str | None, request: PreparedRequest) -> None:
         delay = self.retry.delay(attempt, retry_after)

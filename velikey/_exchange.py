@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from ._retry import parse_retry_after
-from .exceptions import APIStatusError, InvalidResponseError, RateLimitError, error_code, error_for_status
+from .exceptions import (
+    APIStatusError,
+    InvalidResponseError,
+    RateLimitError,
+    VeliKeyError,
+    error_code,
+    error_for_status,
+)
 from .operations import SECRET_HEADERS, PreparedRequest
 
 __all__ = ["REDACTED", "Exchange", "path_of", "status_error"]
@@ -29,13 +36,18 @@ def path_of(url: str) -> str:
 
 @dataclass(frozen=True)
 class Exchange:
-    """One request and the answer it finally got, after ``attempts`` tries."""
+    """One request and the answer it finally got, after ``attempts`` tries.
+
+    ``earlier`` keeps every attempt before it, oldest first (the answer it got, or the typed error of an
+    attempt that got none), so evidence can show a retried call whole, not only its last try.
+    """
 
     request: PreparedRequest
     status: int
     headers: httpx.Headers
     body: bytes
     attempts: int
+    earlier: tuple[Exchange | VeliKeyError, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:
         # Errors carry their exchange; an answer may set a session cookie, which a repr must not show.

@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 
 from runner._resources import schemas_dir
 from runner.attest.dsse import dsse_sign
-from runner.receipts.canonical import dumps, jcs
+from runner.canonical import dumps, jcs
 
 __all__ = [
     "ATTESTATION_FILE",

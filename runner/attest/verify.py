@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from runner.attest.dsse import decoded_payload, dsse_verify, public_key
 from runner.attest.statement import ATTESTATION_FILE, ENVELOPE_FILE, NOT_SUBJECT, schema_problems, statement
-from runner.receipts.canonical import CanonicalJSONError, dumps, jcs
+from runner.canonical import CanonicalJSONError, dumps, jcs
 from runner.receipts.validate import validate_run_dir
 
 __all__ = ["verify_run_dir"]

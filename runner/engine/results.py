@@ -49,8 +49,8 @@ class Rendered:
 class Exchanged:
     """One request a live step sent: the request to show, the SDK's exchange and any error it raised.
 
-    The SDK keeps the exchange of the last attempt only (``exchange.attempts`` counts them all);
-    ``attempts`` also covers a request that got no answer at all (``exchange`` None).
+    ``exchange`` is the last attempt; ``exchange.earlier`` holds every attempt before it (evidence shows
+    the last, as it always has). ``attempts`` also covers a request that got no answer at all (``exchange`` None).
     """
 
     request: Rendered

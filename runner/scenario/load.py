@@ -32,6 +32,8 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from runner._resources import packaged_receipt_name
+
 from .check import check_scenario
 from .errors import ScenarioError, SourceLocation, format_field
 from .model import Scenario
@@ -141,6 +143,8 @@ def display_path(path: Path, root: Path | None = None, cwd: Path | None = None) 
 
 def receipt_name(location: Path, arguments: Sequence[Path | str], cwd: Path | None = None) -> str:
     """The name receipts give the file at absolute ``location`` (see module docstring)."""
+    if (packaged := packaged_receipt_name(location)) is not None:
+        return packaged
     here = Path(os.path.normpath((cwd or Path.cwd()).absolute()))
     for argument in arguments:
         root = _absolute(Path(argument), here)

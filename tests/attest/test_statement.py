@@ -15,9 +15,9 @@ from in_toto_attestation.predicates.test_result.v0 import test_result_pb2
 from in_toto_attestation.v1.statement import Statement
 from in_toto_attestation.v1.statement_pb2 import Statement as StatementProto
 from jsonschema import Draft202012Validator
-from runner.receipts.canonical import jcs
 
 from runner.attest.statement import PREDICATE_TYPE, attestation_files, schema_problems, statement
+from runner.canonical import jcs
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "attestation.schema.json"
 

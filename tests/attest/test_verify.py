@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from attest_helpers import EXAMPLE, attest, attested_example, keypair, read_files
-from runner.receipts.canonical import dumps
 
 from runner.attest.dsse import KeyFormatError
 from runner.attest.verify import verify_run_dir
+from runner.canonical import dumps
 from runner.receipts.validate import validate_run_dir
 
 GOLDEN_DRY_RUN = Path(__file__).resolve().parents[1] / "golden" / "dry-run"
