@@ -147,11 +147,15 @@ def crash_lines(stderr: str) -> list[str]:
 
 
 def staging_leftovers(out_dir: Path) -> list[str]:
-    """Hidden siblings a receipt write may leave beside ``out_dir`` (``.<name>.tmp-*``, ``.<name>.old-*``)."""
+    """Hidden siblings a receipt write may leave beside ``out_dir`` (``.<name>.tmp-*``, ``.<name>.old-*``).
+
+    The run's lock file (``.<name>.lock``, empty, kept on purpose: removing it would race the next run) is not one.
+    """
     parent = out_dir.parent
     if not parent.is_dir():
         return []
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{out_dir.name}."))
+    lock = f".{out_dir.name}.lock"
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{out_dir.name}.") and p.name != lock)
 
 
 def temp_files(root: Path) -> list[str]:
