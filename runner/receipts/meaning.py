@@ -133,7 +133,7 @@ def _metering_problems(where: str, outcome: str, metering: Mapping[str, Any]) ->
 
 
 def _scenario_outcome(steps: list[Mapping[str, Any]]) -> tuple[str, str]:
-    """A scenario fails with its first failed step, else blocks with its first blocked one (DESIGN)."""
+    """A scenario fails with its first failed step, else blocks with its first blocked one."""
     for wanted in ("failed", "blocked"):
         for step in steps:
             if step["outcome"] == wanted:

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
+from runner import exits
 from runner._resources import schemas_dir
 from runner.canonical import CanonicalJSONError, dumps, json_path, sha256_tag
 from runner.reasons import CATALOG
@@ -52,7 +53,6 @@ KINDS = ("summary", "run-manifest", "result", "blocker", "evidence", "timings")
 _ALWAYS = ("SUMMARY.json", SUMMARY_MD, "run-manifest.json", RESULT_FILE, TIMINGS_FILE)
 # Receipt files that are not JSON documents.
 _OTHER_FILES = (SUMMARY_MD, "junit.xml")
-_EXIT_CODES = {"pass": 0, "fail": 1, "manual-required": 3}
 _MAX_MESSAGE = 300
 
 
@@ -200,10 +200,10 @@ def _result_problems(result: Mapping[str, Any], summary: Mapping[str, Any] | Non
             if result[field] != summary[field]:
                 problems.append(f"{RESULT_FILE}: {field} differs from SUMMARY.json")
     exit_code, verdict = result["exit_code"], result["result"]
-    if exit_code == 130:
+    if exit_code == exits.INTERRUPTED:
         if "interrupted" not in result["reason_codes"]:
-            problems.append(f"{RESULT_FILE}: exit_code 130 without reason code 'interrupted'")
-    elif exit_code != _EXIT_CODES[verdict]:
+            problems.append(f"{RESULT_FILE}: exit_code {exit_code} without reason code 'interrupted'")
+    elif exit_code != exits.FOR_RESULT[verdict]:
         problems.append(f"{RESULT_FILE}: exit_code {exit_code} does not match result {verdict!r}")
     has_blocker = "BLOCKER.json" in files
     if verdict == "manual-required" and not has_blocker:

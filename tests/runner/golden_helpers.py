@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
 GATE = SCENARIOS / "release-gate.yaml"
 MAX_DIFF_LINES = 120
-# The inputs the runner reads from the environment (DESIGN, "Inputs"); a clean child env has none.
+# The inputs the runner reads from the environment (README, "Against a real Axis tenant"); a clean child env has none.
 RUNNER_ENV_PREFIXES = ("AXIS_", "AEGIS_", "SDK_E2E_", "VELIKEY_", "SOURCE_DATE_EPOCH", "TZ", "LC_", "LANG",
                        "PYTHONUTF8", "PYTHONCOERCECLOCALE", "PYTHONIOENCODING")
 

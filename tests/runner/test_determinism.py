@@ -1,4 +1,4 @@
-"""The determinism matrix (DESIGN, "Determinism"): same inputs ⇒ byte-identical receipts.
+"""The determinism matrix (README, "Receipts"): same inputs ⇒ byte-identical receipts.
 
 Every comparison is of whole receipt sets, every file but ``timings.json``, byte for byte,
 in dry-run and in live mode; each live run starts its own fresh reference server

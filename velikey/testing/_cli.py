@@ -119,7 +119,7 @@ _DEFAULTS = ServerConfig()
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="YAML list of fault rules to inject (match, after, times, status, retry_after, delay_s, action); "
-    "see DESIGN.md.",
+    "the README's 'The reference server' section shows one.",
 )
 @click.option(
     "--seed",

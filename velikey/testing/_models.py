@@ -61,7 +61,7 @@ class _Request(BaseModel):
 class PlanRequest(_Request):
     """``POST /api/rollouts/plan``: stage a policy to a canary share, wait, then promote.
 
-    The defaults are what the public SDK means when it leaves a field out (DESIGN, wire
+    The defaults are what the public SDK means when it leaves a field out (README "The reference server"; wire
     tolerance): a 5% canary, a 300 s window, and absent booleans are false.
     """
 
