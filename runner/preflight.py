@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import Any
 
-from runner.config import RunConfig
+import httpx
+
+from runner.config import InputError, RunConfig
 from runner.ids import RunIds
 from runner.inputs import INPUTS, ResolvedInput, auth_kind, resolve_inputs
 from runner.reasons import reason_for_error
@@ -97,6 +99,31 @@ def _scenario_files(planned: Sequence[Planned]) -> tuple[dict[str, str], ...]:
     return tuple({"id": p.scenario.id, "file": p.file, "sha256": f"sha256:{p.source.sha256}"} for p in planned)
 
 
+def url_problem(name: str, url: str | None) -> str | None:
+    """Why input ``name``'s URL cannot be sent to, found before any request (None: it can, or it is not given).
+
+    A URL that does not parse used to surface as httpx's traceback after earlier steps had already
+    reached the tenant; userinfo would be written to the manifest in clear.
+    """
+    if not url:
+        return None
+    where = f"{name} ({INPUTS[name].flag} / {INPUTS[name].env[0]})"
+    if any(c in url for c in "\r\n\t ") or not url.isprintable():
+        return f"{where}: the URL holds white space or control characters"
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        return f"{where}: not a URL ({exc})"
+    if port is not None and not 0 < port < 65536:
+        return f"{where}: port {port} is out of range"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return f"{where}: needs http:// or https:// and a host"
+    if parsed.userinfo:
+        return f"{where}: credentials in the URL are refused; use the session inputs instead"
+    return None
+
+
 def _missing(planned: Sequence[Planned], inputs: Mapping[str, ResolvedInput]) -> tuple[str, ...]:
     required = {"base_url", *(need for p in planned for need in p.scenario.needs)}
     return tuple(sorted(name for name in required if not inputs[name].provided))
@@ -113,6 +140,8 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
     )
     missing = _missing(planned, inputs)
     values = {name: value.value for name, value in inputs.items() if name != "session"}
+    if problems := [p for name in ("base_url", "payload_url") if (p := url_problem(name, values.get(name)))]:
+        raise InputError(problems)
     urls = {values["base_url"] or "": "AXIS_BASE_URL", values.get("payload_url") or "": "SDK_E2E_PAYLOAD_URL"}
     secrets = [config.env.get(name) for name in SECRET_ENV] + [embedded.cookie if embedded else None]
 
