@@ -93,11 +93,13 @@ class Redactor:
         if isinstance(obj, bool) or obj is None:
             return obj
         if isinstance(obj, int):
-            return obj if obj.bit_length() <= MAX_INT_BITS else self.value(Decimal(obj))
+            if obj.bit_length() > MAX_INT_BITS:
+                return self.value(Decimal(obj))
+            # A numeric secret (a PIN-like token) echoed back as a JSON number is still a secret.
+            return REDACTED if self.text(str(obj)) != str(obj) else obj
         if isinstance(obj, Decimal):
-            if obj.is_finite() and abs(obj.adjusted()) <= MAX_PLAIN_DIGITS:
-                return decimal_str(obj)
-            return str(obj)
+            shown = decimal_str(obj) if obj.is_finite() and abs(obj.adjusted()) <= MAX_PLAIN_DIGITS else str(obj)
+            return self.text(shown)
         if isinstance(obj, float):
             return self.value(Decimal(repr(obj)))
         return self.text(str(obj))
