@@ -1,7 +1,9 @@
 """The velikey-e2e command line: parse flags into a frozen config, call the pipeline, map to an exit code.
 
 No logic lives here beyond presentation; bad input ends with one clear message and exit 2.
-The reference server (FastAPI, uvicorn) is imported only by the commands that serve it.
+Each command imports what it uses in its body, so start-up loads only click: the reference
+server (FastAPI, uvicorn) is imported only by the commands that serve it, the pipeline only by
+the commands that run.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from runner import __version__, exits
 from runner._resources import scenarios_dir
+from runner.config import InputError, RunConfig
 from runner.control import exit_interrupted
-from runner.engine.results import StepResult
-from runner.pipeline import InputError, RunConfig, RunReport, run
+
+if TYPE_CHECKING:
+    from runner.engine.results import StepResult
+    from runner.pipeline import RunReport
 
 __all__ = ["cli", "main"]
 
@@ -88,6 +93,10 @@ def _progress(scenario: str, step: StepResult) -> None:
 
 
 def _execute(config: RunConfig) -> None:
+    # Imported here: the pipeline loads the SDK, the engine and the receipts (jsonschema), which
+    # ``--help``, ``--version`` and ``reasons`` do not need (tests/runner/test_cli_imports.py).
+    from runner.pipeline import run
+
     try:
         report = run(replace(config, progress=_progress))
     except InputError as exc:

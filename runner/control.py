@@ -17,7 +17,6 @@ A process meets stops in three phases, all handled here:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -112,6 +111,8 @@ class Control:
     @contextmanager
     def armed(self) -> Iterator[None]:
         """Route SIGINT/SIGTERM and the deadline to ``stop`` on the running loop (phase 3)."""
+        import asyncio  # here, not at the top: the entry point imports this module for every command
+
         loop = asyncio.get_running_loop()
         installed = []
         for sig in STOPS:
