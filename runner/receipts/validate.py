@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
@@ -89,6 +90,28 @@ def _validators() -> Mapping[str, Draft202012Validator]:
     return {kind: Draft202012Validator(schema, registry=registry) for kind, schema in schemas.items()}
 
 
+@functools.cache
+def _fast_validators() -> Mapping[str, jsonschema_rs.Validator]:
+    """The same schemas compiled by jsonschema-rs: a verdict at native speed for the common case, a valid document.
+
+    Only its "valid" is trusted; anything else is asked of the reference validator, which also
+    words the problems. Formats stay annotations, as they are for the reference (no format checker).
+    tests/receipts/test_fast_validation.py holds the two to the same verdicts on a corpus.
+    """
+    schemas = {kind: json.loads((schemas_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")) for kind in KINDS}
+    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
+    return {kind: jsonschema_rs.validator_for(schema, registry=registry, validate_formats=False)
+            for kind, schema in schemas.items()}
+
+
+def _fast_valid(kind: str, obj: Any) -> bool:
+    """True when jsonschema-rs accepts ``obj``; False if it refuses or cannot read it (the reference decides)."""
+    try:
+        return bool(_fast_validators()[kind].is_valid(obj))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
 
@@ -116,6 +139,8 @@ def _most_specific(error: ValidationError) -> ValidationError:
 
 
 def _schema_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
+    if _fast_valid(kind, obj):
+        return []
     problems = []
     for error in _validators()[kind].iter_errors(obj):
         error = _most_specific(error)
