@@ -151,11 +151,15 @@ def _schema_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
     return sorted(set(problems))
 
 
-def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """What the schema cannot say: no floats, sorted code lists, unique ids."""
+def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> tuple[list[tuple[str, str]], bytes | None]:
+    """What the schema cannot say: no floats, sorted code lists, unique ids; and the canonical bytes, if any.
+
+    The bytes are the file a writer writes: checking that a document serialises *is* serialising it.
+    """
     problems: list[tuple[str, str]] = []
+    data: bytes | None = None
     try:
-        dumps(obj)
+        data = dumps(obj)
     except CanonicalJSONError as exc:
         problems.append((exc.path, exc.problem))
     codes = obj.get("reason_codes")
@@ -166,7 +170,7 @@ def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> list[tuple[str, str
         for si, scenario in enumerate(obj["scenarios"]):
             ids = [step["id"] for step in scenario["steps"]]
             problems += _duplicates(ids, ("scenarios", si, "steps"), "step id")
-    return problems
+    return problems, data
 
 
 def _duplicates(ids: list[str], where: tuple[str | int, ...], what: str) -> list[tuple[str, str]]:
@@ -179,21 +183,29 @@ def _duplicates(ids: list[str], where: tuple[str | int, ...], what: str) -> list
     return problems
 
 
-def document_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
-    """Every (JSON path, message) that makes ``obj`` an invalid ``kind`` document; empty if valid."""
+def _checked(kind: str, obj: Any) -> tuple[list[tuple[str, str]], bytes | None]:
     if kind not in KINDS:
         raise ValueError(f"unknown receipt kind {kind!r}; expected one of {', '.join(KINDS)}")
     problems = _schema_problems(kind, obj)
     if problems:
-        return problems
+        return problems, None
     return _semantic_problems(kind, obj)
 
 
-def validate_document(kind: str, obj: Any) -> None:
-    """Raise ``ReceiptSchemaError`` unless ``obj`` is a valid ``kind`` receipt document."""
-    problems = document_problems(kind, obj)
-    if problems:
-        raise ReceiptSchemaError(kind, problems)
+def document_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
+    """Every (JSON path, message) that makes ``obj`` an invalid ``kind`` document; empty if valid."""
+    return _checked(kind, obj)[0]
+
+
+def validate_document(kind: str, obj: Any) -> bytes:
+    """The canonical bytes of ``obj``; raises ``ReceiptSchemaError`` unless it is a valid ``kind`` receipt.
+
+    Validated and serialised in one pass, so a writer writes (and digests) the very bytes that were checked.
+    """
+    problems, data = _checked(kind, obj)
+    if problems or data is None:
+        raise ReceiptSchemaError(kind, problems or [("$", "not serialisable")])
+    return data
 
 
 def check_consistency(docs: Mapping[str, Any], present: Iterable[str]) -> list[str]:
