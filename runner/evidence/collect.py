@@ -184,6 +184,7 @@ def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "run_id": pre.ids.run_id,
+        "run_nonce": pre.ids.nonce.document(),
         "tool": {"name": "velikey-e2e", "version": runner.__version__},
         "sdk": {"name": "velikey", "version": velikey.__version__},
         "python": {"implementation": platform.python_implementation(),
