@@ -147,10 +147,12 @@ def cli() -> None:
 @click.option("--deadline", type=click.FloatRange(0.1, 86400), help="Seconds the whole run may take; then `timeout`.")
 @click.option("--insecure-skip-tls-verify", is_flag=True,
               help="Turn TLS verification off (controlled diagnostics only; recorded in the manifest).")
+@click.option("--run-id", help="Name the run (the run id, verbatim) and derive its keys from it; the same id "
+              "again replays [env VELIKEY_E2E_RUN_ID; default: the CI's run, else fresh].")
 def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | None, embedded: bool,
                 base_url: str | None, payload_url: str | None, policy_id: str | None, rollback_token: str | None,
                 confirm: bool, concurrency: int, request_timeout: float, deadline: float | None,
-                insecure_skip_tls_verify: bool) -> None:
+                insecure_skip_tls_verify: bool, run_id: str | None) -> None:
     """Run scenarios (PATHS: files or folders, default scenarios/) and write receipts.
 
     \b
@@ -171,7 +173,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
         paths=chosen, mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
         verify_tls=not insecure_skip_tls_verify, env=dict(os.environ),
-        rerun=_rerun(chosen, flags, confirm, embedded),
+        rerun=_rerun(chosen, flags, confirm, embedded), run_id=run_id,
     ))
 
 

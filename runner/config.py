@@ -46,6 +46,8 @@ class RunConfig:
     receipts_root: Path = Path("receipts")
     max_retries: int = 3
     progress: Progress | None = None
+    # ``--run-id``: the run nonce, and the run id verbatim (``runner.ids``); None lets preflight choose.
+    run_id: str | None = None
 
     @property
     def live(self) -> bool:

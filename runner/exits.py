@@ -15,7 +15,10 @@ MANUAL_REQUIRED = 3
 INTERRUPTED = 130
 
 # A run's verdict (``SUMMARY.json`` ``result``) → its exit code; an interrupted run exits INTERRUPTED instead.
-FOR_RESULT: Mapping[str, int] = MappingProxyType({"pass": PASS, "fail": FAIL, "manual-required": MANUAL_REQUIRED})
+# A dry-run's ``planned`` exits 0 like ``pass`` but is never called one: a gate that forgot --live is not green.
+FOR_RESULT: Mapping[str, int] = MappingProxyType(
+    {"pass": PASS, "planned": PASS, "fail": FAIL, "manual-required": MANUAL_REQUIRED}
+)
 
 SUMMARY = (
     f"{PASS} pass, {FAIL} fail, {INVALID} invalid input, {MANUAL_REQUIRED} manual-required (BLOCKER.json), "

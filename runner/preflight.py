@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from runner.config import InputError, RunConfig
-from runner.ids import RunIds
+from runner.ids import RunIds, resolve_nonce
 from runner.inputs import INPUTS, ResolvedInput, auth_kind, resolve_inputs
 from runner.reasons import reason_for_error
 from runner.scenario.load import Planned
@@ -131,12 +131,13 @@ def _missing(planned: Sequence[Planned], inputs: Mapping[str, ResolvedInput]) ->
 
 async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None) -> Preflight:
     """Resolve inputs and auth for ``planned`` and decide the blockers; never raises for the system under test."""
+    nonce = resolve_nonce(config.run_id, config.env, live=config.live, embedded=config.embedded)
     inputs = resolve_inputs(config.env, config.flags, embedded.inputs if embedded else None)
     shown = shown_inputs(inputs)
     files = _scenario_files(planned)
     ids = RunIds.for_plan(
-        {"scenarios": list(files), "inputs": {k: v["value"] for k, v in shown.items()}, "confirm": config.confirm},
-        config.mode,
+        {"inputs": {k: v["value"] for k, v in shown.items()}, "confirm": config.confirm}, config.mode, nonce,
+        {f["id"]: f["sha256"] for f in files},
     )
     missing = _missing(planned, inputs)
     values = {name: value.value for name, value in inputs.items() if name != "session"}

@@ -48,21 +48,22 @@ def evidence_path(scenario: str, step: str) -> str:
     return f"evidence/{scenario}/{step}.json"
 
 
-def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = ()) -> str:
-    """``fail`` if anything failed, else ``manual-required`` if anything is blocked, else ``pass``."""
+def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = (), mode: str = "live") -> str:
+    """``fail`` if anything failed, else ``manual-required`` if anything is blocked, else ``planned`` for a
+    dry-run (it sent nothing, so it proves nothing: never ``pass``), else ``pass``."""
     outcomes = {step.outcome for s in scenarios for step in s.steps}
     if "failed" in outcomes:
         return "fail"
     if "blocked" in outcomes or any(CATALOG[c].category == "blocked" for c in extra_codes):
         return "manual-required"
-    return "pass"
+    return "planned" if mode == "dry-run" else "pass"
 
 
-def exit_code(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = ()) -> int:
+def exit_code(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = (), mode: str = "live") -> int:
     """The verdict's exit code, or 130 when a stop cut a step short (a stop after the last step changes nothing)."""
     if any(step.reason_code == "interrupted" for s in scenarios for step in s.steps):
         return exits.INTERRUPTED
-    return exits.FOR_RESULT[result_of(scenarios, extra_codes)]
+    return exits.FOR_RESULT[result_of(scenarios, extra_codes, mode)]
 
 
 def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor) -> dict[str, Any]:
@@ -105,7 +106,7 @@ def summary_document(
         "tool": "velikey-e2e",
         "run_id": run_id,
         "mode": mode,
-        "result": result_of(scenarios, extra_codes),
+        "result": result_of(scenarios, extra_codes, mode),
         "counts": counts,
         "reason_codes": codes,
         "readiness": {"ready": not missing_inputs, "missing_inputs": sorted(missing_inputs)},
@@ -183,6 +184,7 @@ def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "run_id": pre.ids.run_id,
+        "run_nonce": pre.ids.nonce.document(),
         "tool": {"name": "velikey-e2e", "version": runner.__version__},
         "sdk": {"name": "velikey", "version": velikey.__version__},
         "python": {"implementation": platform.python_implementation(),
@@ -243,5 +245,5 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
         timings=timings,
         blocker=blocker,
         evidence=evidence_documents(run_id, results, redactor) if config.live else {},
-        exit_code=exit_code(results, codes),
+        exit_code=exit_code(results, codes, config.mode),
     )

@@ -138,6 +138,10 @@ JSON
     "version": "$found"
   },
   "run_id": "$run_id",
+  "run_nonce": {
+    "source": "fixed",
+    "value": "fixed"
+  },
   "scenarios": [],
   "schema_version": 1,
   "sdk": {

@@ -250,7 +250,7 @@ def test_dry_run_needs_no_credentials_and_opens_no_socket(no_network: list[Any],
         report,
         out,
         exit_code=0,
-        result="pass",
+        result="planned",
         scenario_id="release-gate",
         expected_steps={step: ("planned", "dry_run_planned") for step in GATE_PASSED},
     )
