@@ -23,7 +23,7 @@ from runner.inputs import INPUTS, ResolvedInput, auth_kind, resolve_inputs
 from runner.reasons import reason_for_error
 from runner.scenario.load import Planned
 from velikey import AegisClient, RetryPolicy
-from velikey.exceptions import VeliKeyError
+from velikey.exceptions import AuthSourceRefusedError, VeliKeyError
 from velikey.operations import CLIENT_CREDENTIALS_SOURCE
 from velikey.operations import SECRET_ENV as SDK_SECRET_ENV
 
@@ -160,6 +160,9 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
         )
         try:
             await client.resolve_auth()
+        except AuthSourceRefusedError as exc:  # a FIFO, device or oversized cookie file is bad input
+            await client.close()
+            raise InputError([str(exc)]) from None
         except VeliKeyError as exc:
             codes.append(reason_for_error(exc))
             guidance.append(str(exc))
