@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from runner.config import InputError, RunConfig
+from runner.control import Control, Stopped
 from runner.ids import RunIds
 from runner.inputs import INPUTS, ResolvedInput, auth_kind, resolve_inputs
 from runner.reasons import reason_for_error
@@ -129,7 +130,9 @@ def _missing(planned: Sequence[Planned], inputs: Mapping[str, ResolvedInput]) ->
     return tuple(sorted(name for name in required if not inputs[name].provided))
 
 
-async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None) -> Preflight:
+async def preflight(
+    config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None, control: Control | None = None
+) -> Preflight:
     """Resolve inputs and auth for ``planned`` and decide the blockers; never raises for the system under test."""
     inputs = resolve_inputs(config.env, config.flags, embedded.inputs if embedded else None)
     shown = shown_inputs(inputs)
@@ -159,7 +162,10 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
             retry_policy=RetryPolicy(max_retries=config.max_retries, rng=Random(ids.run_id)),
         )
         try:
-            await client.resolve_auth()
+            await (control or Control()).before_deadline(client.resolve_auth())
+        except Stopped as stop:  # the run's deadline covers auth resolution (a slow login) too
+            codes.append(stop.reason)
+            guidance.append("the run's deadline passed while the session was being established")
         except AuthSourceRefusedError as exc:  # a FIFO, device or oversized cookie file is bad input
             await client.close()
             raise InputError([str(exc)]) from None
