@@ -22,7 +22,7 @@ import click
 from runner import __version__, exits
 from runner._resources import scenarios_dir
 from runner.config import InputError, RunConfig
-from runner.control import exit_interrupted
+from runner.control import DEFAULT_LIVE_DEADLINE_S, exit_interrupted
 
 if TYPE_CHECKING:
     from runner.engine.results import StepResult
@@ -144,7 +144,9 @@ def cli() -> None:
               help="Scenarios run side by side; receipts do not depend on it.")
 @click.option("--request-timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
               help="Seconds each request may take (per attempt).")
-@click.option("--deadline", type=click.FloatRange(0.1, 86400), help="Seconds the whole run may take; then `timeout`.")
+@click.option("--deadline", type=click.FloatRange(0.1, 86400),
+              help=f"Seconds the whole run may take from start-up, auth included; then `timeout` "
+                   f"[default with --live: {DEFAULT_LIVE_DEADLINE_S:g}].")
 @click.option("--insecure-skip-tls-verify", is_flag=True,
               help="Turn TLS verification off (controlled diagnostics only; recorded in the manifest).")
 @click.option("--run-id", help="Name the run (the run id, verbatim) and derive its keys from it; the same id "

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.control import DEFAULT_LIVE_DEADLINE_S
+
 __all__ = ["InputError", "Progress", "RunConfig"]
 
 # Called as each step finishes, with the scenario id and the engine's ``StepResult`` (completion
@@ -52,3 +54,10 @@ class RunConfig:
     @property
     def live(self) -> bool:
         return self.mode == "live"
+
+    @property
+    def run_deadline(self) -> float | None:
+        """``--deadline``, else the default a live run always has (a dry-run sends nothing to wait for)."""
+        if self.deadline is not None:
+            return self.deadline
+        return DEFAULT_LIVE_DEADLINE_S if self.live else None

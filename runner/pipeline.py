@@ -39,17 +39,18 @@ class RunReport:
 
 def run(config: RunConfig) -> RunReport:
     """Run the pipeline once; see the module docstring."""
+    control = Control(config.run_deadline)  # the deadline counts from start-up, auth resolution included
     loaded = load_scenarios(list(config.paths))
     if loaded.errors:
         raise InputError([str(error) for error in loaded.errors])
     with handlers_restored(), embedded_server(config.embedded) as embedded:
-        return asyncio.run(_run(config, loaded.planned(), embedded))
+        return asyncio.run(_run(config, loaded.planned(), embedded, control))
 
 
-async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None) -> RunReport:
+async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None,
+               control: Control) -> RunReport:
     started_at, started = datetime.now(timezone.utc), time.monotonic()
-    pre = await preflight(config, planned, embedded)
-    control = Control(config.deadline)
+    pre = await preflight(config, planned, embedded, control)
     engine = Engine(Context.of(pre, confirm=config.confirm), config.concurrency, control, config.progress)
     # Stops are held until the receipts are written, so a second Ctrl-C cannot tear a set in half.
     with control.armed():

@@ -18,12 +18,13 @@ from typing import Any
 import httpx
 
 from runner.config import InputError, RunConfig
+from runner.control import Control, Stopped
 from runner.ids import RunIds, resolve_nonce
 from runner.inputs import INPUTS, ResolvedInput, auth_kind, resolve_inputs
 from runner.reasons import reason_for_error
 from runner.scenario.load import Planned
 from velikey import AegisClient, RetryPolicy
-from velikey.exceptions import VeliKeyError
+from velikey.exceptions import AuthSourceRefusedError, VeliKeyError
 from velikey.operations import CLIENT_CREDENTIALS_SOURCE
 from velikey.operations import SECRET_ENV as SDK_SECRET_ENV
 
@@ -129,7 +130,9 @@ def _missing(planned: Sequence[Planned], inputs: Mapping[str, ResolvedInput]) ->
     return tuple(sorted(name for name in required if not inputs[name].provided))
 
 
-async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None) -> Preflight:
+async def preflight(
+    config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None, control: Control | None = None
+) -> Preflight:
     """Resolve inputs and auth for ``planned`` and decide the blockers; never raises for the system under test."""
     nonce = resolve_nonce(config.run_id, config.env, live=config.live, embedded=config.embedded)
     inputs = resolve_inputs(config.env, config.flags, embedded.inputs if embedded else None)
@@ -160,7 +163,13 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
             retry_policy=RetryPolicy(max_retries=config.max_retries, rng=Random(ids.run_id)),
         )
         try:
-            await client.resolve_auth()
+            await (control or Control()).before_deadline(client.resolve_auth())
+        except Stopped as stop:  # the run's deadline covers auth resolution (a slow login) too
+            codes.append(stop.reason)
+            guidance.append("the run's deadline passed while the session was being established")
+        except AuthSourceRefusedError as exc:  # a FIFO, device or oversized cookie file is bad input
+            await client.close()
+            raise InputError([str(exc)]) from None
         except VeliKeyError as exc:
             codes.append(reason_for_error(exc))
             guidance.append(str(exc))

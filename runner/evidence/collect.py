@@ -199,7 +199,7 @@ def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
             "embedded": config.embedded,
             "verify_tls": config.verify_tls,
             "request_timeout": decimal_str(Decimal(str(config.request_timeout))),
-            "deadline": None if config.deadline is None else decimal_str(Decimal(str(config.deadline))),
+            "deadline": None if config.run_deadline is None else decimal_str(Decimal(str(config.run_deadline))),
         },
     }
 
