@@ -25,7 +25,10 @@ GATE = SCENARIOS / "release-gate.yaml"
 MAX_DIFF_LINES = 120
 # The inputs the runner reads from the environment (README, "Against a real Axis tenant"); a clean child env has none.
 RUNNER_ENV_PREFIXES = ("AXIS_", "AEGIS_", "SDK_E2E_", "VELIKEY_", "SOURCE_DATE_EPOCH", "TZ", "LC_", "LANG",
-                       "PYTHONUTF8", "PYTHONCOERCECLOCALE", "PYTHONIOENCODING")
+                       "PYTHONUTF8", "PYTHONCOERCECLOCALE", "PYTHONIOENCODING",
+                       # trust and routing, which the manifest records (runner.transport)
+                       "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY",
+                       "https_proxy", "http_proxy", "all_proxy", "no_proxy")
 
 
 def _load_regenerate() -> ModuleType:
