@@ -239,12 +239,16 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
     """
     redactor = Redactor(pre.secrets, pre.urls)
     run_id, codes = pre.ids.run_id, pre.blocker_codes
-    summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=pre.missing,
+    blocked = [step.reason_code for s in results for step in s.steps if step.outcome == "blocked"]
+    # A step that found no session (its scenario declared none, ``needs: []``) names the input all the same.
+    absent = [name for name, spec in INPUTS.items() if spec.reason == "auth_missing" and spec.reason in blocked
+              and not pre.shown.get(name, {}).get("provided")]
+    missing = sorted({*pre.missing, *absent})
+    summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=missing,
                                redactor=redactor, extra_codes=codes)
     blocker = None
     if summary["result"] == "manual-required":
-        blocked = [step.reason_code for s in results for step in s.steps if step.outcome == "blocked"]
-        blocker = blocker_document(run_id=run_id, missing=pre.missing, codes=[*codes, *blocked],
+        blocker = blocker_document(run_id=run_id, missing=missing, codes=[*codes, *blocked],
                                    guidance=[redactor.text(g) for g in pre.guidance],
                                    rerun=rerun_command(config, [*codes, *blocked]))
     timings = timings_document(
