@@ -145,6 +145,8 @@ class Control:
         """``awaitable``'s result, unless the deadline passes first: then the run stops (``timeout``) and
         ``Stopped`` is raised. For what runs before ``armed`` (auth resolution), which the deadline covers too.
         """
+        import asyncio  # here, not at the top: see ``armed``
+
         try:
             return await asyncio.wait_for(awaitable, self.remaining())
         except asyncio.TimeoutError:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["FAIL", "FOR_RESULT", "INTERRUPTED", "INVALID", "MANUAL_REQUIRED", "PASS", "SUMMARY"]
+__all__ = ["FAIL", "FOR_RESULT", "INTERRUPTED", "INVALID", "MANUAL_REQUIRED", "NOT_WRITTEN", "PASS", "SUMMARY"]
 
 PASS = 0
 FAIL = 1
 INVALID = 2
 MANUAL_REQUIRED = 3
+# The receipts could not be written after requests were sent; the message names the cause and what was sent.
+NOT_WRITTEN = 4
 # 128 + SIGINT, what a shell reports for a Ctrl-C'd command; SIGTERM ends a run the same way.
 INTERRUPTED = 130
 
@@ -22,5 +24,5 @@ FOR_RESULT: Mapping[str, int] = MappingProxyType(
 
 SUMMARY = (
     f"{PASS} pass, {FAIL} fail, {INVALID} invalid input, {MANUAL_REQUIRED} manual-required (BLOCKER.json), "
-    f"{INTERRUPTED} interrupted"
+    f"{NOT_WRITTEN} receipts not written, {INTERRUPTED} interrupted"
 )

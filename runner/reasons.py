@@ -247,6 +247,12 @@ CATALOG: Mapping[str, Reason] = _catalog(
         "The run was interrupted before this step finished.",
         "Rerun; the receipts of an interrupted run are complete but the steps did not all run.",
     ),
+    Reason(
+        "internal_error",
+        "fail",
+        "The tool itself failed during this step (a bug in velikey-e2e, not in the tenant); the set is still written.",
+        "Report it with SUMMARY.json's message for the step; rerun once fixed.",
+    ),
 )
 
 @cache

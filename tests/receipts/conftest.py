@@ -102,6 +102,8 @@ def live_docs() -> dict[str, Any]:
             "session": {"provided": True, "source": "AXIS_SESSION_COOKIE", "value": None},
         },
         "auth_source": "AXIS_SESSION_COOKIE",
+        "transport": {"verify_tls": True, "allow_insecure_http": False,
+                      "ca_bundle": {"source": "default", "sha256": None}, "proxy": {"source": None, "origin": None}},
         "options": {
             "confirm": False,
             "embedded": False,
