@@ -20,6 +20,9 @@ code decisions:
 * ``AuthSourceError`` (a configured cookie file or command produced no session) is
   ``auth_missing``: no usable session exists, and the remedy is the same as for an absent
   one — a human fixes the input — so the run is blocked, not failed;
+* ``replayed_evidence`` (an answer the tenant replayed for a key an earlier run sent) is
+  ``blocked``, not ``fail`` and never ``pass``: the product did nothing wrong, but the step
+  proves nothing new, so the gate must not go green; a human reruns with a fresh run nonce;
 * anything that is not a ``VeliKeyError`` subclass (and a bare ``VeliKeyError``) raises
   ``UnmappedErrorError``: an exception the SDK did not type is a bug, not a reason.
 """
@@ -131,6 +134,14 @@ CATALOG: Mapping[str, Reason] = _catalog(
         "blocked",
         "A non-dry-run apply or rollback was not confirmed, so it was not sent.",
         "Review the planned change, then rerun with --confirm.",
+    ),
+    Reason(
+        "replayed_evidence",
+        "blocked",
+        "The tenant answered this effect or probe from its replay store (Idempotent-Replayed: true): an earlier "
+        "run with the same run id already sent it, so this answer proves nothing new.",
+        "Rerun without --run-id and VELIKEY_E2E_RUN_ID (a fresh run nonce), or with a run id not used against "
+        "this tenant before; reuse a run id only to reproduce receipts against a fresh tenant.",
     ),
     # -- fail ------------------------------------------------------------------------------
     Reason(

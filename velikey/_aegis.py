@@ -53,7 +53,7 @@ class ProbeResult:
     @property
     def replayed(self) -> bool:
         """The endpoint answered a replay (``Idempotent-Replayed: true``): these bytes were counted before."""
-        return str(self.exchange.headers.get("idempotent-replayed", "")).lower() == "true"
+        return self.exchange.replayed
 
     @property
     def matched(self) -> bool:

@@ -63,6 +63,11 @@ class Exchange:
         value: str | None = self.headers.get("x-request-id") or self.request.header("X-Request-Id")
         return value
 
+    @property
+    def replayed(self) -> bool:
+        """The server answered from its replay store (``Idempotent-Replayed: true``): the effect happened before."""
+        return str(self.headers.get("idempotent-replayed", "")).lower() == "true"
+
     def json(self, *, parse_float: Callable[[str], Any] | None = None) -> Any:
         """The body as JSON; anything else is ``InvalidResponseError``, never a decoder traceback."""
         try:

@@ -147,6 +147,14 @@ def _failed_exchange(requests: tuple[Rendered, ...], exc: VeliKeyError, *, strea
     return (Exchanged(requests[-1], None, exc.attempts, exc),) if requests else ()
 
 
+def _earlier_run(exchange: Exchange) -> bool:
+    """A replay at the first attempt answers a key an earlier run sent: not this run's evidence.
+
+    Replayed after a retry, it is this run's own lost attempt that took effect, which counts.
+    """
+    return exchange.replayed and exchange.attempts == 1
+
+
 def _is_effectful(step: CallStep, kwargs: Mapping[str, Any]) -> bool:
     return step.call in EFFECTFUL and EFFECTFUL[step.call](kwargs)
 
@@ -183,6 +191,10 @@ async def _call(step: CallStep, state: ScenarioState, ctx: Context) -> StepResul
                       exchanges=_failed_exchange(requests, exc))
     result = _jsonable(answer.result)
     base = {"call": step.call, "requests": requests, "exchanges": tuple(_exchanged(e) for e in answer.exchanges)}
+    if any(_earlier_run(e) for e in answer.exchanges):
+        return _result(step.id, "call", "blocked", "replayed_evidence",
+                       f"{step.call} was answered from the tenant's replay store: a run with this run id already "
+                       "took the effect; rerun with a fresh run id", **base)
     saved: dict[str, Any] = {}
     for name, path in step.save.items():
         value = lookup(result, path)
@@ -232,9 +244,8 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
     except VeliKeyError as exc:  # the request as sent (digest of the same bytes), so its attempts reach the receipts
         sent = (_probe_request(ctx, rid, idem, payload, await _digest(payload)),)
         return _error(step.id, "probe", exc, requests=sent, exchanges=_failed_exchange(sent, exc, streamed=True))
-    # Replayed at the first attempt means an earlier run (same inputs, same key) already sent these bytes:
-    # they add nothing to this run's delta. Replayed after a retry means our own lost attempt took effect.
-    earlier_run = answer.replayed and answer.exchange.attempts == 1
+    # Replayed bytes add nothing to this run's delta, so no metering check counts them.
+    earlier_run = _earlier_run(answer.exchange)
     state.probe_bytes[index] = 0 if earlier_run else payload.length
     request = _probe_request(ctx, rid, idem, payload, answer.sha256)
     probe = Probe(source=payload.source, bytes=payload.length, sha256=answer.sha256,
@@ -242,6 +253,10 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
                   replayed=answer.replayed)
     extra = {"requests": (request,), "exchanges": (Exchanged(request, answer.exchange, answer.exchange.attempts),),
              "probe": probe}
+    if earlier_run:
+        return _result(step.id, "probe", "blocked", "replayed_evidence",
+                       f"the endpoint answered these {payload.length} bytes from its replay store: a run with this "
+                       "run id already sent them; rerun with a fresh run id", **extra)
     if not answer.matched:
         return _result(step.id, "probe", "failed", "payload_integrity_mismatch",
                        f"sent {payload.length} bytes; the endpoint echoed {answer.echo.bytes} bytes, another digest",

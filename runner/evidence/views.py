@@ -96,6 +96,7 @@ def response_view(exchange: Exchange) -> dict[str, Any]:
         "body_sha256": sha256_tag(exchange.body),
         "body_bytes": len(exchange.body),
         "content_type": exchange.headers.get("content-type"),
+        "replayed": exchange.replayed,
     }
 
 

@@ -100,6 +100,9 @@ def _step_problems(mode: str, scenario: str, step: Mapping[str, Any]) -> list[st
                             f" but actual {assertion['actual']!r} and expected {assertion['expected']!r} say otherwise")
     if any(not a["passed"] for a in step["assertions"]) and outcome != "failed":
         problems.append(f"{where}: an assertion failed, but the step is {outcome!r}")
+    response = step["response"]
+    if response is not None and response["replayed"] and step["attempts"] == 1 and outcome == "passed":
+        problems.append(f"{where}: passed on an answer the tenant replayed for an earlier run")
     probe = step["probe"]
     if probe is not None:
         matched = probe["echo_sha256"] == probe["sha256"] and probe["echo_bytes"] == probe["bytes"]

@@ -72,6 +72,8 @@ def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
         for step in scenario["steps"]:
             if step["outcome"] in ("failed", "blocked"):
                 todo.append({"scenario": scenario["id"], "step": step, "reason": _reason(step["reason_code"])})
+    replays = [f"{scenario['id']}/{step['id']}" for scenario in summary["scenarios"] for step in scenario["steps"]
+               if step["response"] is not None and step["response"]["replayed"]]
     codes = ", ".join(md_code(code) for code in summary["reason_codes"])
     missing = ", ".join(md_code(name) for name in summary["readiness"]["missing_inputs"])
     return {
@@ -79,6 +81,7 @@ def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
         "counts_text": ", ".join(f"{key} {summary['counts'][key]}" for key in _COUNT_KEYS),
         "codes_text": codes or "none",
         "missing_text": missing or "none",
+        "replays_text": ", ".join(md_code(name) for name in replays),
         "todo": todo,
     }
 

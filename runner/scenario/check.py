@@ -26,7 +26,7 @@ __all__ = ["ALWAYS_AVAILABLE", "SCENARIO_FORBIDDEN_ARGUMENTS", "check_scenario"]
 ALWAYS_AVAILABLE: Final = frozenset({"base_url"})
 # Inputs that must never be copied into a request: the client's auth consumes the session.
 NOT_INTERPOLATABLE: Final = {"session": "it is a credential, used only by the client's auth"}
-# Arguments the runner owns: idempotency keys derive from the plan, so a rerun replays, never repeats.
+# Arguments the runner owns: idempotency keys derive from the plan and the run nonce (a retry replays, a rerun is new).
 SCENARIO_FORBIDDEN_ARGUMENTS: Final = {"idempotency_key": "it is derived from the run id by the runner"}
 USAGE_OPERATION: Final = "billing.get_usage"
 

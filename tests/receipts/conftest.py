@@ -25,7 +25,8 @@ def request_view() -> dict[str, Any]:
 
 
 def response_view() -> dict[str, Any]:
-    return {"status": 200, "body_sha256": DIGEST, "body_bytes": 0, "content_type": "application/json"}
+    return {"status": 200, "body_sha256": DIGEST, "body_bytes": 0, "content_type": "application/json",
+            "replayed": False}
 
 
 def counts(**overrides: int) -> dict[str, int]:

@@ -195,6 +195,17 @@ def test_a_probe_that_claims_a_match(genuine: dict[str, Path], tmp_path: Path) -
     ]
 
 
+def test_a_replayed_probe_that_claims_to_pass(genuine: dict[str, Path], tmp_path: Path) -> None:
+    """The tenant answered from its replay store at the first attempt: an earlier run's answer proves nothing."""
+    def edit(docs: Docs) -> None:
+        _step(docs, "probe")["response"]["replayed"] = True
+        docs["evidence/release-gate/probe.json"]["exchanges"][-1]["response"]["replayed"] = True
+
+    assert validate_run_dir(_forge(genuine["gate"], tmp_path, edit)) == [
+        "SUMMARY.json: step release-gate/probe: passed on an answer the tenant replayed for an earlier run",
+    ]
+
+
 def test_a_passed_probe_that_did_not_match(genuine: dict[str, Path], tmp_path: Path) -> None:
     def edit(docs: Docs) -> None:
         _step(docs, "probe")["probe"].update(echo_sha256="sha256:" + "0" * 64, matched=False)

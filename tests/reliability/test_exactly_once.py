@@ -113,12 +113,16 @@ def test_a_rerun_is_a_new_run_with_new_effects(rerun: tuple[GateRun, GateRun, Ga
     assert second.state["ingested_bytes"] == 2 * first.state["ingested_bytes"] > 0
 
 
-def test_the_same_run_id_again_sends_the_same_keys_and_takes_no_effect_twice(
+def test_the_same_run_id_again_is_a_replay_that_takes_no_effect_and_proves_nothing(
         rerun: tuple[GateRun, GateRun, GateRun]) -> None:
+    """The same keys again: the tenant replays the apply, the step says so and the gate is not green."""
     _, second, again = rerun
+    assert (second.exit_code, second.problems, again.problems) == (0, [], [])
     assert second.summary["run_id"] == again.summary["run_id"] == "pinned"
-    assert all(_sent_key(second, step) == _sent_key(again, step) for step in ("apply", "rollback", *PROBES))
+    assert _sent_key(second, "apply") == _sent_key(again, "apply")
+    assert (again.exit_code, again.result) == (3, "manual-required"), again.steps
+    assert again.steps["apply"] == ("blocked", "replayed_evidence")
+    assert {again.steps[s] for s in ("rollback", *PROBES, "telemetry-delta")} == {("skipped", "previous_step_failed")}
     effects = again.state["effects"]
-    assert [effects[kind][_sent_key(again, kind)] for kind in ("apply", "rollback")] == [
-        {"effects": 1, "replays": 1}] * 2, effects
+    assert effects["apply"][_sent_key(again, "apply")] == {"effects": 1, "replays": 1}, effects
     assert again.state["ingested_bytes"] == second.state["ingested_bytes"]

@@ -168,3 +168,32 @@ def test_a_bad_run_id_is_exit_2_with_one_line_and_no_request(start_server: Start
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert server.state()["requests"] == {}
     assert not out.exists()
+
+
+# --- replays -------------------------------------------------------------------------------------------
+
+
+def test_the_same_run_id_twice_against_one_tenant_is_a_replay_that_does_not_pass(start_server: StartServer,
+                                                                                 tmp_path: Path) -> None:
+    server = start_server()
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert _live(server, first, "--run-id", "rc-1").returncode == 0
+    done = _live(server, second, "--run-id", "rc-1")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stdout.startswith("result: manual-required"), done.stdout
+    assert "probe: replayed_evidence: " in done.stdout
+
+    documents = assert_valid_receipts(second)
+    steps = {s["id"]: s for s in documents["SUMMARY.json"]["scenarios"][0]["steps"]}
+    probe = steps["probe"]
+    assert (probe["outcome"], probe["reason_code"]) == ("blocked", "replayed_evidence")
+    assert probe["response"]["replayed"] is True and probe["probe"]["replayed"] is True
+    # The metering check never passes on the replayed bytes: the tenant metered them once, for the first run.
+    assert steps["telemetry-delta"]["outcome"] != "passed"
+    assert server.state()["ingested_bytes"] == 1048576
+    assert "replayed_evidence" in documents[RESULT]["reason_codes"] and "BLOCKER.json" in documents
+    markdown = (second / "SUMMARY.md").read_text(encoding="utf-8")
+    assert "- Replayed by the tenant (answered from its replay store, not done anew): `release-gate/probe`" in markdown
+    assert "`replayed_evidence`" in markdown and "Rerun without --run-id" in markdown
+    # The first run's own receipts say nothing of replays.
+    assert "replayed_evidence" not in _reasons(first)
