@@ -27,7 +27,16 @@ from runner.preflight import Preflight
 from runner.reasons import CATALOG
 
 from .redact import Redactor
-from .views import assertion_view, exchange_view, message, metering_view, probe_view, request_view, response_view
+from .views import (
+    assertion_view,
+    exchange_view,
+    message,
+    metering_view,
+    probe_view,
+    recorded_value,
+    request_view,
+    response_view,
+)
 
 __all__ = [
     "Documents",
@@ -80,7 +89,7 @@ def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor) -> di
         "response": response_view(last) if last is not None else None,
         "attempts": max((e.attempts for e in step.exchanges), default=0),
         "assertions": [assertion_view(a, redactor) for a in step.assertions],
-        "saved": redactor.value(dict(step.saved)),
+        "saved": {name: recorded_value(value, redactor) for name, value in step.saved.items()},
         "probe": probe_view(step.probe) if step.probe else None,
         "metering": metering_view(step.metering) if step.metering else None,
         "evidence": evidence_path(scenario, step.id) if live and step.exchanges else None,
