@@ -212,9 +212,15 @@ async def _call(step: CallStep, state: ScenarioState, ctx: Context) -> StepResul
 
 
 async def _digest(payload: Payload) -> str:
+    """The payload's SHA-256, yielding to the event loop after every chunk.
+
+    A generated payload's chunks never wait on anything, so without the checkpoint hashing a
+    large probe held the loop: the deadline, Ctrl-C and SIGTERM could not take effect until it ended.
+    """
     digest = hashlib.sha256()
     async for chunk in payload.chunks():
         digest.update(chunk)
+        await asyncio.sleep(0)
     return digest.hexdigest()
 
 

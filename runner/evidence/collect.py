@@ -29,7 +29,16 @@ from velikey.operations import EFFECTFUL
 
 from .redact import Redactor
 from .rerun import rerun_command
-from .views import assertion_view, exchange_view, message, metering_view, probe_view, request_view, response_view
+from .views import (
+    assertion_view,
+    exchange_view,
+    message,
+    metering_view,
+    probe_view,
+    recorded_value,
+    request_view,
+    response_view,
+)
 
 __all__ = [
     "Documents",
@@ -84,7 +93,7 @@ def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor) -> di
         "response": response_view(last) if last is not None else None,
         "attempts": max((e.attempts for e in step.exchanges), default=0),
         "assertions": [assertion_view(a, redactor) for a in step.assertions],
-        "saved": redactor.value(dict(step.saved)),
+        "saved": {name: recorded_value(value, redactor) for name, value in step.saved.items()},
         "probe": probe_view(step.probe) if step.probe else None,
         "metering": metering_view(step.metering) if step.metering else None,
         "evidence": evidence_path(scenario, step.id) if live and step.exchanges else None,

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from runner.canonical import decimal_str, sha256_tag
+from runner.canonical import decimal_str, jcs, sha256_tag
 from runner.engine.results import Assertion, Exchanged, Metering, Probe, Rendered, StepResult
 from runner.reasons import reason_for_error
 from runner.scenario.interpolate import MISSING
@@ -21,18 +21,25 @@ from velikey import Exchange
 from .redact import REDACTED, SECRET_HEADERS, Redactor
 
 __all__ = [
+    "CAPPED_VALUE",
+    "MAX_RECORDED_VALUE_BYTES",
     "assertion_view",
     "exchange_body",
     "exchange_view",
     "message",
     "metering_view",
     "probe_view",
+    "recorded_value",
     "request_view",
     "response_view",
 ]
 
 MAX_EVIDENCE_BODY_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 300
+# A saved or asserted value past this (as canonical JSON) is recorded by its size and digest, as a
+# body past MAX_EVIDENCE_BODY_BYTES is: one 10 MB string saved from an answer made 20 MB of SUMMARY.json.
+MAX_RECORDED_VALUE_BYTES = 4 * 1024
+CAPPED_VALUE = re.compile(r"\[not recorded: [0-9]+ bytes of JSON, sha256:[0-9a-f]{64}\]")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ENV_FOR_HEADER = {"authorization": "Bearer $VELIKEY_API_KEY", "cookie": "$AXIS_SESSION_COOKIE"}
 
@@ -61,6 +68,14 @@ def _curl(method: str, url: str, headers: dict[str, str], body: str | None, body
     return " ".join(parts)
 
 
+def _json_body(body: bytes, redactor: Redactor) -> str | None:
+    try:
+        return redactor.text(json.dumps(redactor.value(json.loads(body)), sort_keys=True, separators=(",", ":"),
+                                        ensure_ascii=False))
+    except ValueError:
+        return None
+
+
 def request_view(rendered: Rendered, redactor: Redactor) -> dict[str, Any]:
     """``{method, url, headers, body_sha256, body_bytes, curl}`` with secrets gone.
 
@@ -70,13 +85,11 @@ def request_view(rendered: Rendered, redactor: Redactor) -> dict[str, Any]:
     headers = redactor.headers(request.headers)
     url = redactor.url(request.url)
     digest: str | None
+    shown: str | None
     if request.body:
         digest, size = sha256_tag(request.body), len(request.body)
-        try:
-            shown: str | None = redactor.text(json.dumps(redactor.value(json.loads(request.body)), sort_keys=True,
-                                                         separators=(",", ":"), ensure_ascii=False))
-        except ValueError:
-            shown = None
+        # Like an answer's body, a large one is stood for by its digest and size (it may hold a saved value).
+        shown = _json_body(request.body, redactor) if size <= MAX_EVIDENCE_BODY_BYTES else None
     else:
         digest = f"sha256:{rendered.streamed_sha256}" if rendered.streamed_sha256 else None
         size, shown = rendered.streamed_bytes, None
@@ -126,12 +139,23 @@ def exchange_view(exchanged: Exchanged, redactor: Redactor) -> dict[str, Any]:
     }
 
 
+def recorded_value(value: Any, redactor: Redactor) -> Any:
+    """``value`` as a receipt holds it: redacted, and past ``MAX_RECORDED_VALUE_BYTES`` only its size and
+    digest (``CAPPED_VALUE``); the engine keeps using the whole value.
+    """
+    shown = redactor.value(value)
+    data = jcs(shown)
+    if len(data) <= MAX_RECORDED_VALUE_BYTES:
+        return shown
+    return f"[not recorded: {len(data)} bytes of JSON, {sha256_tag(data)}]"
+
+
 def assertion_view(assertion: Assertion, redactor: Redactor) -> dict[str, Any]:
     return {
         "path": assertion.path,
         "op": assertion.op,
-        "expected": redactor.value(assertion.expected),
-        "actual": None if assertion.actual is MISSING else redactor.value(assertion.actual),
+        "expected": recorded_value(assertion.expected, redactor),
+        "actual": None if assertion.actual is MISSING else recorded_value(assertion.actual, redactor),
         "passed": assertion.passed,
         "reason_code": assertion.reason_code,
     }

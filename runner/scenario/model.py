@@ -36,6 +36,7 @@ from .strict_yaml import MAX_DIGITS, TOO_LONG, Path, plain_digits
 
 __all__ = [
     "INPUT_NAMES",
+    "MAX_PROBE_BYTES",
     "OPERATORS",
     "CallStep",
     "Expectation",
@@ -215,10 +216,15 @@ class CallStep(_StepBase):
     expect: tuple[Expectation, ...] = ()
 
 
+# The largest probe, generated or from a file: 16 GiB is far more than metering needs to show a
+# delta, and a dry-run still hashes it (and a live run uploads it) within a bounded time.
+MAX_PROBE_BYTES: Final = 16 * 1024**3
+
+
 class PayloadSpec(_Node):
     """A generated payload: ``size`` bytes produced in chunks from ``seed``."""
 
-    size: Annotated[StrictInt, Field(ge=0)]
+    size: Annotated[StrictInt, Field(ge=0, le=MAX_PROBE_BYTES)]
     seed: StrictInt
 
 

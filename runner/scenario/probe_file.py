@@ -13,7 +13,7 @@ import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import ScenarioError
-from .model import ProbeStep, Scenario
+from .model import MAX_PROBE_BYTES, ProbeStep, Scenario
 
 __all__ = ["ProbeFileError", "confine", "probe_file_errors", "shape_problem"]
 
@@ -41,7 +41,7 @@ def confine(name: str, folder: Path) -> Path:
     try:
         base = folder.resolve(strict=True)
         target = (base / name).resolve(strict=True)
-        mode = target.stat().st_mode
+        info = target.stat()
     except FileNotFoundError:
         raise ProbeFileError(f"probe file {name!r} does not exist in the scenario's folder") from None
     # RuntimeError: Python < 3.13 reports a symlink loop that way, not as OSError.
@@ -50,8 +50,10 @@ def confine(name: str, folder: Path) -> Path:
         raise ProbeFileError(f"probe file {name!r} cannot be resolved: {why}") from None
     if not target.is_relative_to(base):
         raise ProbeFileError(f"probe file {name!r} resolves outside the scenario's folder")
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(info.st_mode):
         raise ProbeFileError(f"probe file {name!r} is not a regular file")
+    if info.st_size > MAX_PROBE_BYTES:
+        raise ProbeFileError(f"probe file {name!r} is larger than the largest probe ({MAX_PROBE_BYTES} bytes)")
     return target
 
 
