@@ -278,13 +278,10 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
             auth_source = client.auth_source or auth_source
     # The header the requests carry (dry-run: the one the environment's auth source would give).
     uses_api_key = client.uses_api_key if client else auth_kind(config.env) in BEARER_SOURCES
-    blocked = config.live and len(blocks) == len(planned)
+    blocked = config.live and bool(blocks) and len(blocks) == len(planned)
     # Every blocked scenario's missing inputs' codes reach the result receipt, not only the ones the steps carry.
     held = {name for number in blocks for name in _own_missing(planned[number], missing)}
     codes += [INPUTS[name].reason for name in missing if name in held]
-    if blocked and client is not None:
-        await client.close()
-        client = None
     return Preflight(
         ids=ids, scenario_files=checked.files, shown=checked.shown, values=values, missing=missing,
         blocker_codes=tuple(dict.fromkeys(codes)), auth_source=auth_source,

@@ -83,9 +83,11 @@ def normalize_cookie(value: str, *, source: str = "session_cookie") -> str:
     text = value.strip()
     if not text:
         raise AuthSourceError(f"{source}: the session cookie is empty", source=source)
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+    if any(ord(ch) < 0x20 or ord(ch) > 0x7E for ch in text):
+        # A Cookie header carries visible ASCII only; anything else would fail (or be mangled) on the wire.
         raise AuthSourceError(
-            f"{source}: the session cookie contains control characters (e.g. several lines)", source=source
+            f"{source}: the session cookie contains control or non-ASCII characters (e.g. several lines)",
+            source=source,
         )
     pairs = [part.strip().partition("=") for part in text.split(";")]
     named = {name.strip(): val.strip() for name, sep, val in pairs if sep}

@@ -19,6 +19,7 @@ case "$mode" in
 esac
 python_bin="${SDK_E2E_PYTHON_BIN:-python3}"
 label="${mode#--}"
+args=("$@")
 
 # --out DIR / --out=DIR as the runner reads it; empty when not given.
 out_arg=""
@@ -68,6 +69,34 @@ is_receipt_set() {
   done < <(find "$dir" -mindepth 1 -print0)
 }
 
+rerun_text() {
+  # The command that reruns this invocation, as the runner words it: paths relative to the caller's directory,
+  # a rollback token by its variable (never its value).
+  local arg takes="" script words
+  script="$(realpath -m --relative-to="$PWD" "$root/scripts/sdk-e2e/run_python_sdk_e2e.sh")"
+  case "$script" in */*) ;; *) script="./$script" ;; esac
+  words="SDK_E2E_PYTHON_BIN=python3.12 $script $mode"
+  for arg in ${args[@]+"${args[@]}"}; do
+    case "$takes" in
+      path) words+=" $(printf '%q' "$(realpath -m --relative-to="$PWD" "$arg")")"; takes=""; continue ;;
+      secret) words+=' "$AEGIS_ROLLBACK_TOKEN"'; takes=""; continue ;;
+      value) words+=" $(printf '%q' "$arg")"; takes=""; continue ;;
+    esac
+    case "$arg" in
+      --rollback-token) words+=" $arg"; takes=secret ;;
+      --rollback-token=*) words+=' --rollback-token "$AEGIS_ROLLBACK_TOKEN"' ;;
+      --out|--junit|--sign-key|--ca-bundle) words+=" $arg"; takes=path ;;
+      --out=*|--junit=*|--sign-key=*|--ca-bundle=*)
+        words+=" ${arg%%=*}=$(printf '%q' "$(realpath -m --relative-to="$PWD" "${arg#*=}")")" ;;
+      --base-url|--payload-url|--policy-id|--concurrency|--request-timeout|--deadline|--run-id|--shard)
+        words+=" $arg"; takes=value ;;
+      -*) words+=" $(printf '%q' "$arg")" ;;
+      *) words+=" $(printf '%q' "$(realpath -m --relative-to="$PWD" "$arg")")" ;;
+    esac
+  done
+  printf '%s' "$words"
+}
+
 json_text() {  # $1 as the inside of a JSON string: control characters dropped, \ and " escaped
   local text; text="$(printf '%s' "$1" | tr -d '\000-\037')"
   text="${text//\\/\\\\}"
@@ -102,7 +131,7 @@ manual_required() {
     "planned": 0,
     "skipped": 0
   }'
-  local rerun="SDK_E2E_PYTHON_BIN=python3.12 bash scripts/sdk-e2e/run_python_sdk_e2e.sh $mode"
+  local rerun; rerun="$(json_text "$(rerun_text)")"
   cat > "$tmp/SUMMARY.json" <<JSON
 {
   "counts": $counts,

@@ -154,3 +154,21 @@ def test_an_authenticated_call_without_a_session_names_the_session_in_the_blocke
     assert [m["name"] for m in blocker["missing_inputs"]] == ["session"]  # never empty-handed
     assert blocker["reason_codes"] == ["auth_missing"]
 
+
+
+def test_the_wrappers_own_blocker_reruns_this_invocation_without_its_secret(tmp_path: Path) -> None:
+    """No usable Python: the bash-written BLOCKER keeps the arguments, relative, with the token by its variable."""
+    gate = _write(tmp_path / "gates", "apply.yaml", APPLY_FOR_REAL.read_text())
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SDK_E2E_PYTHON_BIN": str(tmp_path / "no-python")}
+    args = [str(gate), "--out", str(tmp_path / "runs" / "one"), "--rollback-token", "tok-secret-5150", "--confirm",
+            "--base-url", "https://axis.example.com/a b"]
+    done = subprocess.run(["bash", str(SCRIPT), "--live", *args], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "tok-secret-5150" not in "".join(p.read_text() for p in (tmp_path / "runs" / "one").iterdir())
+    rerun = _blocker(tmp_path / "runs" / "one")["rerun"]
+    assert str(tmp_path) not in rerun
+    assert shlex.split(rerun) == [
+        "SDK_E2E_PYTHON_BIN=python3.12", os.path.relpath(SCRIPT, tmp_path), "--live", "gates/apply.yaml",
+        "--out", "runs/one", "--rollback-token", "$AEGIS_ROLLBACK_TOKEN", "--confirm",
+        "--base-url", "https://axis.example.com/a b"]

@@ -284,3 +284,18 @@ def test_url_userinfo_is_refused_in_both_modes_and_never_written(
     assert "hunter2-pw" not in done.stderr + done.stdout
     assert _sent(server) == 0
     assert not (tmp_path / "out").exists()
+
+
+def test_a_cookie_file_a_header_cannot_carry_blocks_before_any_request(start_server: StartServer,
+                                                                        tmp_path: Path) -> None:
+    """The file's content is read by the SDK's auth: refused there, by source, instead of a UnicodeEncodeError."""
+    server = start_server()
+    cookie = tmp_path / "cookie.txt"
+    cookie.write_text("tökén-abc-4711", encoding="utf-8")
+    env = {k: v for k, v in server.live_env().items() if k != "AXIS_SESSION_COOKIE"}
+    out = tmp_path / "out"
+    done = _velikey(SCENARIOS, "--live", "--out", str(out), env={**env, "AXIS_SESSION_COOKIE_FILE": str(cookie)})
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "AXIS_SESSION_COOKIE_FILE: the session cookie contains control or non-ASCII characters" in done.stdout
+    assert _sent(server) == 0
+    assert "4711" not in _receipts_text(out) + done.stdout + done.stderr
