@@ -147,6 +147,7 @@ def probe_view(probe: Probe) -> dict[str, Any]:
         "echo_bytes": probe.echo_bytes,
         "matched": probe.matched,
         "replayed": probe.replayed,
+        "generator": probe.generator,
     }
 
 
