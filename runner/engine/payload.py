@@ -1,7 +1,16 @@
 """Probe payloads as chunk streams: generated from size + seed, literal text, or a confined file.
 
 Generated payloads are produced 1 MiB at a time from a seeded generator, so a 1 GiB probe
-never sits in memory and the same seed always gives the same bytes. A ``file:`` payload
+never sits in memory and the same seed always gives the same bytes, on any Python version.
+The generator is versioned and the probe's receipt names it (``GENERATOR``):
+
+- ``aes-256-ctr/2`` (current): the AES-256-CTR keystream (big-endian 128-bit counter from 0)
+  under the key ``SHA-256(b"velikey-e2e payload aes-256-ctr/2\0" + ASCII decimal seed)``; the
+  bytes are the encryption of zeros. With AES-NI it outruns SHA-256, so hashing and the network
+  are a probe's limit, not the generator (``random.randbytes`` ran at a quarter of SHA-256).
+- ``mt19937/1`` (receipts without a ``generator``): ``random.Random(seed).randbytes(n)`` per
+  1 MiB chunk. Kept in ``generated_chunks`` so the bytes an older receipt digested can be
+  regenerated and checked. A ``file:`` payload
 resolves inside the scenario's own folder only: a scenario from a pull request must not be
 able to send ``/etc/shadow`` or ``~/.ssh`` to a payload URL, by ``..``, an absolute path
 or a symlink.
@@ -9,17 +18,21 @@ or a symlink.
 
 from __future__ import annotations
 
+import hashlib
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.scenario.model import ProbeSpec
 from runner.scenario.probe_file import ProbeFileError, confine
 
-__all__ = ["CHUNK_BYTES", "Payload", "PayloadError", "payload_for"]
+__all__ = ["CHUNK_BYTES", "GENERATOR", "GENERATORS", "Payload", "PayloadError", "generated_chunks", "payload_for"]
 
 CHUNK_BYTES = 1024 * 1024
+GENERATOR = "aes-256-ctr/2"
+LEGACY_GENERATOR = "mt19937/1"
+GENERATORS = (GENERATOR, LEGACY_GENERATOR)
 
 
 class PayloadError(ValueError):
@@ -31,16 +44,36 @@ class Payload:
     source: str
     length: int
     chunks: Callable[[], AsyncIterator[bytes]]
+    generator: str | None = None
+
+
+def generated_chunks(size: int, seed: int, generator: str = GENERATOR) -> Iterator[bytes]:
+    """The ``size`` bytes of a generated payload, in chunks of at most ``CHUNK_BYTES`` (see the module doc)."""
+    if generator == LEGACY_GENERATOR:
+        rng = random.Random(seed)
+        produce: Callable[[int], bytes] = rng.randbytes
+    elif generator == GENERATOR:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        key = hashlib.sha256(b"velikey-e2e payload aes-256-ctr/2\0" + str(seed).encode("ascii")).digest()
+        encryptor = Cipher(algorithms.AES(key), modes.CTR(bytes(16))).encryptor()
+        zeros = memoryview(bytes(min(CHUNK_BYTES, size)))
+
+        def produce(n: int) -> bytes:
+            return encryptor.update(zeros[:n])
+    else:
+        raise ValueError(f"unknown payload generator {generator!r}; known: {', '.join(GENERATORS)}")
+    remaining = size
+    while remaining:
+        n = min(CHUNK_BYTES, remaining)
+        yield produce(n)
+        remaining -= n
 
 
 def _generated(size: int, seed: int) -> Callable[[], AsyncIterator[bytes]]:
     async def chunks() -> AsyncIterator[bytes]:
-        rng = random.Random(seed)
-        remaining = size
-        while remaining:
-            n = min(CHUNK_BYTES, remaining)
-            yield rng.randbytes(n)
-            remaining -= n
+        for chunk in generated_chunks(size, seed):
+            yield chunk
 
     return chunks
 
@@ -78,7 +111,7 @@ def _file(path: Path, size: int) -> Callable[[], AsyncIterator[bytes]]:
 def payload_for(spec: ProbeSpec, scenario_folder: Path) -> Payload:
     """The payload a probe step sends; ``PayloadError`` when it may not or cannot be read."""
     if spec.payload is not None:
-        return Payload("generated", spec.payload.size, _generated(spec.payload.size, spec.payload.seed))
+        return Payload("generated", spec.payload.size, _generated(spec.payload.size, spec.payload.seed), GENERATOR)
     if spec.text is not None:
         data = spec.text.encode("utf-8")
         return Payload("text", len(data), _literal(data))

@@ -82,6 +82,8 @@ class Probe:
     echo_bytes: int
     matched: bool
     replayed: bool
+    # The payload generator's version for a generated payload (``runner.engine.payload.GENERATOR``).
+    generator: str | None = None
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,7 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
     request = _probe_request(ctx, rid, idem, payload, answer.sha256)
     probe = Probe(source=payload.source, bytes=payload.length, sha256=answer.sha256,
                   echo_sha256=answer.echo.sha256, echo_bytes=answer.echo.bytes, matched=answer.matched,
-                  replayed=answer.replayed)
+                  replayed=answer.replayed, generator=payload.generator)
     extra = {"requests": (request,), "exchanges": (Exchanged(request, answer.exchange, answer.exchange.attempts),),
              "probe": probe}
     if earlier_run:

@@ -172,6 +172,7 @@ def probe_view(probe: Probe) -> dict[str, Any]:
         "echo_bytes": probe.echo_bytes,
         "matched": probe.matched,
         "replayed": probe.replayed,
+        "generator": probe.generator,
     }
 
 

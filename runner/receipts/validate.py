@@ -14,12 +14,13 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from runner import exits
 from runner._resources import schemas_dir
@@ -82,7 +83,14 @@ def kind_for(relpath: str) -> str | None:
 
 @functools.cache
 def _validators() -> Mapping[str, Draft202012Validator]:
-    """Load the receipt schemas once, registered by ``$id`` so cross-file ``$ref`` resolves."""
+    """Load the receipt schemas once, registered by ``$id`` so cross-file ``$ref`` resolves.
+
+    The reference validator is imported here, on first need: a run whose receipts are all valid
+    never needs it (the fast path answers), and loading jsonschema is a tenth of a second.
+    """
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
     schemas = {kind: json.loads((schemas_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")) for kind in KINDS}
     registry: Registry[Any] = Registry().with_resources(
         (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
@@ -123,6 +131,8 @@ def _most_specific(error: ValidationError) -> ValidationError:
     instance location (``... is not of type 'null'``) did not apply, so the other branch's
     deepest error is the one that names the typo.
     """
+    from jsonschema.exceptions import best_match
+
     while error.context:
         branches: dict[Any, list[ValidationError]] = {}
         for sub in error.context:

@@ -24,6 +24,12 @@ keys (``<<``) are refused; mapping keys must be strings. A number may have at mo
 ``1e-99999999`` (a dozen characters here) would become a 100 MB receipt. ``compose_lines`` returns the
 plain data plus a table from each value's path to its 1-based line, which is how a
 pydantic error location becomes ``file:line``.
+
+Composing runs in libyaml (``yaml.CSafeLoader``, the same resolvers) when PyYAML has it: about
+ten times the pure-Python composer's speed. The C path only ever answers for a well-formed
+tree; any error, an alias (a node met twice) or deep nesting sends the text to the pure-Python
+``StrictLoader``, whose messages and lines are the contract. tests/scenario/test_strict_yaml_c.py
+holds the two paths to the same data and lines on a corpus.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ __all__ = [
     "StrictLoader",
     "StrictYAMLError",
     "compose_lines",
+    "compose_lines_pure",
     "plain_digits",
 ]
 
@@ -177,17 +184,49 @@ StrictLoader.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
 StrictLoader.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+.0123456789"))
 
 
-class _Walker:
-    """Builds plain data from a node tree and records the line of each path."""
+_CLoader: Any = None
+if getattr(yaml, "__with_libyaml__", False):
 
-    def __init__(self) -> None:
+    class _CStrictLoader(yaml.CSafeLoader):  # type: ignore[misc,name-defined,unused-ignore]
+        """libyaml's parser and composer with ``StrictLoader``'s resolvers (the tags its table gives)."""
+
+        yaml_implicit_resolvers = StrictLoader.yaml_implicit_resolvers
+
+    _CLoader = _CStrictLoader
+
+
+# Where libyaml reads differently from PyYAML (found by tests/scenario/test_strict_yaml_c.py's fuzzing):
+# it takes a tab as a separator, a byte-order mark past the start, and a block scalar header followed
+# by ``#`` without a space, all of which PyYAML refuses. Texts with any of them take the reference path.
+_C_DIFFERS = re.compile(r"[\t\ufeff]|[|>][-+0-9]*#")
+
+
+class _NotATree(Exception):
+    """The C-composed graph shares a node (an alias) or nests deep: the pure path decides and words it."""
+
+
+class _Walker:
+    """Builds plain data from a node tree and records the line of each path.
+
+    ``tree_only`` is for libyaml's graphs, which resolve aliases to the anchored node itself:
+    a node met twice, nesting near ``MAX_DEPTH`` or an empty plain scalar raises ``_NotATree``.
+    """
+
+    def __init__(self, *, tree_only: bool = False) -> None:
         self.lines: dict[Path, int] = {}
+        self._seen: set[int] | None = set() if tree_only else None
 
     def walk(self, node: Node, path: Path) -> tuple[Any, dict[Path, int]]:
         self.lines[path] = _line(node)
         return self._value(node, path), self.lines
 
     def _value(self, node: Node, path: Path) -> Any:
+        if self._seen is not None:
+            # libyaml marks an empty plain scalar where the next token starts, PyYAML where it stands.
+            empty = isinstance(node, ScalarNode) and not node.value and not node.style
+            if empty or id(node) in self._seen or len(path) >= MAX_DEPTH - 2:
+                raise _NotATree
+            self._seen.add(id(node))
         if isinstance(node, ScalarNode):
             try:
                 return scalar_value(node)
@@ -223,7 +262,7 @@ class _Walker:
         key = self._value(node, path)
         if not isinstance(key, str):
             raise StrictYAMLError(_line(node), path, f"mapping key {node.value!r} is not a string; quote it")
-        if key == "<<" and node.style is None:
+        if key == "<<" and not node.style:  # plain: None from the pure composer, "" from libyaml
             raise StrictYAMLError(_line(node), path, "merge keys (<<) are not allowed; write the keys out")
         return key
 
@@ -242,6 +281,30 @@ def compose_lines(text: str) -> tuple[Any, Mapping[Path, int]]:
     An empty document gives ``(None, {})``. Raises ``StrictYAMLError`` for any problem,
     YAML syntax included, never another exception.
     """
+    if _CLoader is not None and not _C_DIFFERS.search(text):
+        fast = _compose_in_c(text)
+        if fast is not None:
+            return fast
+    return compose_lines_pure(text)
+
+
+def _compose_in_c(text: str) -> tuple[Any, Mapping[Path, int]] | None:
+    """``compose_lines`` by libyaml for a well-formed tree; None for anything the pure path must decide."""
+    try:
+        loader = _CLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+        if node is None:
+            return None, {}
+        return _Walker(tree_only=True).walk(node, ())
+    except Exception:  # noqa: BLE001 - any problem at all: the pure path gives its exact message
+        return None
+
+
+def compose_lines_pure(text: str) -> tuple[Any, Mapping[Path, int]]:
+    """``compose_lines`` by PyYAML's pure-Python composer: the reference for the C path, and its fallback."""
     try:
         loader = StrictLoader(text)
     except yaml.reader.ReaderError as exc:
