@@ -65,12 +65,12 @@ def _verdict(report: RunReport) -> str:
     ]
     for scenario in summary["scenarios"]:
         tally: dict[str, int] = {}
-        for step in scenario["steps"]:
+        for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
             tally[step["outcome"]] = tally.get(step["outcome"], 0) + 1
         steps = ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items()))
         lines.append(f"{scenario['id']:<28} {scenario['outcome']:<9} {scenario['reason_code']:<28} {steps}")
         told: set[tuple[str, str]] = set()
-        for step in scenario["steps"]:
+        for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
             said = (step["reason_code"], step["message"])
             if step["outcome"] in ("failed", "blocked") and said not in told:
                 told.add(said)
@@ -170,10 +170,14 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("receipts/demo"),
               show_default=True, help="Run directory to write.")
 def demo_command(out: Path) -> None:
-    """The main job: a live run of scenarios/ against the embedded reference server."""
+    """The main job: a confirmed live run of scenarios/ against the embedded reference server.
+
+    ``--confirm`` is implied: the embedded server is started for this run and thrown away after it,
+    so the canary scenario's real apply (rolled back by its cleanup) changes nothing that lasts.
+    """
     chosen = _default_paths()
-    _execute(RunConfig(paths=chosen, mode="live", out=out, embedded=True, env={},
-                       rerun=_rerun(chosen, {}, False, True)))
+    _execute(RunConfig(paths=chosen, mode="live", out=out, embedded=True, env={}, confirm=True,
+                       rerun=_rerun(chosen, {}, True, True)))
 
 
 @cli.command("validate")

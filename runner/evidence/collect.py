@@ -26,8 +26,17 @@ from runner.inputs import INPUTS
 from runner.preflight import Preflight
 from runner.reasons import CATALOG
 
-from .redact import Redactor
-from .views import assertion_view, exchange_view, message, metering_view, probe_view, request_view, response_view
+from .redact import SECRET_KEY, Redactor
+from .views import (
+    assertion_view,
+    exchange_view,
+    message,
+    metering_view,
+    polling_view,
+    probe_view,
+    request_view,
+    response_view,
+)
 
 __all__ = [
     "Documents",
@@ -50,7 +59,7 @@ def evidence_path(scenario: str, step: str) -> str:
 
 def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = ()) -> str:
     """``fail`` if anything failed, else ``manual-required`` if anything is blocked, else ``pass``."""
-    outcomes = {step.outcome for s in scenarios for step in s.steps}
+    outcomes = {step.outcome for s in scenarios for step in s.all_steps}
     if "failed" in outcomes:
         return "fail"
     if "blocked" in outcomes or any(CATALOG[c].category == "blocked" for c in extra_codes):
@@ -60,7 +69,7 @@ def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = 
 
 def exit_code(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = ()) -> int:
     """The verdict's exit code, or 130 when a stop cut a step short (a stop after the last step changes nothing)."""
-    if any(step.reason_code == "interrupted" for s in scenarios for step in s.steps):
+    if any(step.reason_code == "interrupted" for s in scenarios for step in s.all_steps):
         return exits.INTERRUPTED
     return exits.FOR_RESULT[result_of(scenarios, extra_codes)]
 
@@ -83,6 +92,7 @@ def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor) -> di
         "saved": redactor.value(dict(step.saved)),
         "probe": probe_view(step.probe) if step.probe else None,
         "metering": metering_view(step.metering) if step.metering else None,
+        "until": polling_view(step.polling) if step.polling else None,
         "evidence": evidence_path(scenario, step.id) if live and step.exchanges else None,
     }
 
@@ -97,7 +107,7 @@ def summary_document(
     extra_codes: Sequence[str] = (),
 ) -> dict[str, Any]:
     live = mode == "live"
-    steps = [step for s in scenarios for step in s.steps]
+    steps = [step for s in scenarios for step in s.all_steps]
     counts = {outcome: sum(1 for step in steps if step.outcome == outcome) for outcome in OUTCOMES}
     codes = sorted({step.reason_code for step in steps} | set(extra_codes))
     return {
@@ -117,6 +127,7 @@ def summary_document(
                 "outcome": s.outcome[0],
                 "reason_code": s.outcome[1],
                 "steps": [_step(s.id, step, live, redactor) for step in s.steps],
+                "cleanup": [_step(s.id, step, live, redactor) for step in s.cleanup],
             }
             for s in scenarios
         ],
@@ -131,10 +142,11 @@ def evidence_documents(run_id: str, scenarios: Sequence[ScenarioResult], redacto
             "run_id": run_id,
             "scenario": s.id,
             "step": step.id,
+            "polls": step.polling.polls if step.polling else None,
             "exchanges": [exchange_view(e, redactor) for e in step.exchanges],
         }
         for s in scenarios
-        for step in s.steps
+        for step in s.all_steps
         if step.exchanges
     }
 
@@ -170,7 +182,7 @@ def timings_document(
         "duration_ms": duration_ms,
         "concurrency": concurrency,
         "steps": [{"scenario": s.id, "step": step.id, "duration_ms": step.duration_ms}
-                  for s in scenarios for step in s.steps],
+                  for s in scenarios for step in s.all_steps],
     }
 
 
@@ -224,13 +236,15 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
 
     ``started_at`` (wall clock) and ``started`` (``time.monotonic``) mark the run's start, for timings only.
     """
-    redactor = Redactor(pre.secrets, pre.urls)
+    # A value the run saved under a secret's name (a rollback token from an apply) is a secret from then on.
+    saved = [str(v) for s in results for step in s.all_steps for k, v in step.saved.items() if SECRET_KEY.search(k)]
+    redactor = Redactor([*pre.secrets, *saved], pre.urls)
     run_id, codes = pre.ids.run_id, pre.blocker_codes
     summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=pre.missing,
                                redactor=redactor, extra_codes=codes)
     blocker = None
     if summary["result"] == "manual-required":
-        blocked = [step.reason_code for s in results for step in s.steps if step.outcome == "blocked"]
+        blocked = [step.reason_code for s in results for step in s.all_steps if step.outcome == "blocked"]
         blocker = blocker_document(run_id=run_id, missing=pre.missing, codes=[*codes, *blocked],
                                    guidance=[redactor.text(g) for g in pre.guidance], rerun=config.rerun)
     timings = timings_document(
