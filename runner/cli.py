@@ -47,12 +47,12 @@ def _verdict(report: RunReport) -> str:
     ]
     for scenario in summary["scenarios"]:
         tally: dict[str, int] = {}
-        for step in scenario["steps"]:
+        for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
             tally[step["outcome"]] = tally.get(step["outcome"], 0) + 1
         steps = ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items()))
         lines.append(f"{scenario['id']:<28} {scenario['outcome']:<9} {scenario['reason_code']:<28} {steps}")
         told: set[tuple[str, str]] = set()
-        for step in scenario["steps"]:
+        for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
             said = (step["reason_code"], step["message"])
             if step["outcome"] in ("failed", "blocked") and said not in told:
                 told.add(said)
@@ -170,8 +170,12 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("receipts/demo"),
               show_default=True, help="Run directory to write.")
 def demo_command(out: Path) -> None:
-    """The main job: a live run of scenarios/ against the embedded reference server."""
-    _execute(RunConfig(paths=_default_paths(), mode="live", out=out, embedded=True, env={}))
+    """The main job: a confirmed live run of scenarios/ against the embedded reference server.
+
+    ``--confirm`` is implied: the embedded server is started for this run and thrown away after it,
+    so the canary scenario's real apply (rolled back by its cleanup) changes nothing that lasts.
+    """
+    _execute(RunConfig(paths=_default_paths(), mode="live", out=out, embedded=True, env={}, confirm=True))
 
 
 @cli.command("validate")

@@ -241,6 +241,12 @@ CATALOG: Mapping[str, Reason] = _catalog(
         "Check that the base URL points at Axis and compare the response in the evidence with the contract.",
     ),
     Reason(
+        "poll_timeout",
+        "fail",
+        "An until: step polled its whole budget (within_s / every_s) and its expect never held.",
+        "Read the last answer in the step's evidence; raise within_s if the tenant is slow to get there.",
+    ),
+    Reason(
         "previous_step_failed",
         "fail",
         "An earlier step of this scenario failed or was blocked, so this step did not run.",
@@ -285,6 +291,7 @@ def _error_codes() -> Mapping[type[BaseException], str]:
             sdk.RateLimitError: "rate_limited",
             sdk.ServerError: "server_error",
             sdk.TimeoutError: "timeout",
+            sdk.WaitTimeoutError: "poll_timeout",
             sdk.TLSError: "tls_error",
             sdk.TransportError: "network_error",
             sdk.InvalidResponseError: "invalid_response",

@@ -22,9 +22,10 @@ from ._exchange import Exchange
 from ._raw import Params, raw_spec
 from ._results import parse_result
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, RetryPolicy
+from ._sse import events_of
 from .exceptions import InvalidResponseError
 from .models import HashEcho
-from .operations import build, sub_request_id
+from .operations import EVENT_STREAM, build, sub_request_id
 from .resources import Billing, Monitoring, Policies, Resource, Rollouts, Telemetry
 
 __all__ = ["AegisClient", "AegisClientSync", "CallResult", "ProbeResult"]
@@ -167,7 +168,11 @@ class AegisClient:
         for index, spec in enumerate(specs, start=1):
             rid = None if request_id is None else sub_request_id(request_id, index, len(specs))
             exchanges.append(await self._core.send(spec, request_id=rid, idempotency_key=idempotency_key))
-        bodies = [exchange.json(parse_float=parse_float) for exchange in exchanges]
+        bodies = [
+            events_of(exchange, parse_float=parse_float) if spec.accept == EVENT_STREAM
+            else exchange.json(parse_float=parse_float)
+            for spec, exchange in zip(specs, exchanges, strict=True)
+        ]
         return CallResult(parse_result(operation, bodies), tuple(exchanges))
 
     async def result(self, operation: str, /, **kwargs: Any) -> Any:
@@ -252,12 +257,16 @@ class AegisClient:
         *,
         interval_s: float = 1.0,
         timeout_s: float = 30.0,
+        max_attempts: int | None = None,
     ) -> T:
         """Poll ``call()`` until ``until(result)`` holds and return that result, else ``WaitTimeoutError``.
 
-        The first poll is immediate; the waits use the client's ``sleep`` and ``clock``.
+        The first poll is immediate; the waits use the client's ``sleep`` and ``clock``. ``max_attempts``
+        also stops after that many polls (``.attempts`` of the error says how many ran).
         """
-        schedule = _wait.Schedule(interval_s=interval_s, timeout_s=timeout_s, clock=self._core.clock)
+        schedule = _wait.Schedule(
+            interval_s=interval_s, timeout_s=timeout_s, clock=self._core.clock, max_attempts=max_attempts
+        )
         return await _wait.wait_for(call, until, schedule=schedule, sleep=self._core._sleep)
 
     async def close(self) -> None:
@@ -371,7 +380,13 @@ class AegisClientSync(_SyncProxy):
             self._loop.close()
 
     def wait_for(
-        self, call: Callable[[], T], until: Callable[[T], bool], *, interval_s: float = 1.0, timeout_s: float = 30.0
+        self,
+        call: Callable[[], T],
+        until: Callable[[T], bool],
+        *,
+        interval_s: float = 1.0,
+        timeout_s: float = 30.0,
+        max_attempts: int | None = None,
     ) -> T:
         """``AegisClient.wait_for`` with a blocking ``call`` (e.g. ``lambda: client.monitoring.get_health_score()``)."""
         core = self._target._core
@@ -382,7 +397,9 @@ class AegisClientSync(_SyncProxy):
 
             self._run_coro(sleep())
 
-        schedule = _wait.Schedule(interval_s=interval_s, timeout_s=timeout_s, clock=core.clock)
+        schedule = _wait.Schedule(
+            interval_s=interval_s, timeout_s=timeout_s, clock=core.clock, max_attempts=max_attempts
+        )
         return _wait.wait_for_blocking(call, until, schedule=schedule, sleep=pause)
 
     def aclose(self) -> None:

@@ -46,6 +46,13 @@ def _alerts(body: Any) -> dict[str, Any]:
     return cast(dict[str, Any], body)
 
 
+def _events(body: Any) -> dict[str, Any]:
+    # The events as sent, and the phase the last one reports: where the rollout stands.
+    events = body if isinstance(body, list) else []
+    last = events[-1]["data"] if events and isinstance(events[-1].get("data"), dict) else {}
+    return {"events": events, "phase": last.get("phase")}
+
+
 def _single(parse: Callable[[Any], Any]) -> Callable[[Sequence[Any]], Any]:
     return lambda bodies: parse(bodies[0])
 
@@ -63,6 +70,7 @@ RESULT_PARSERS: Mapping[str, Callable[[Sequence[Any]], Any]] = {
     "rollouts.plan": _plain("rollouts.plan"),
     "rollouts.apply": _plain("rollouts.apply"),
     "rollouts.rollback": _plain("rollouts.rollback"),
+    "rollouts.get_events": _single(_events),
     "telemetry.ingest": _plain("telemetry.ingest"),
 }
 

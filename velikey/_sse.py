@@ -16,7 +16,7 @@ import asyncio
 import json
 import re
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +28,15 @@ from ._exchange import Exchange
 from .exceptions import InvalidResponseError, TimeoutError, TLSError
 from .operations import PreparedRequest, RequestSpec
 
-__all__ = ["MAX_EVENT_BYTES", "MAX_LINE_BYTES", "MAX_RECONNECTS", "EventParser", "RolloutEvent", "rollout_events"]
+__all__ = [
+    "MAX_EVENT_BYTES",
+    "MAX_LINE_BYTES",
+    "MAX_RECONNECTS",
+    "EventParser",
+    "RolloutEvent",
+    "events_of",
+    "rollout_events",
+]
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_EVENT_BYTES = 1024 * 1024
@@ -48,7 +56,14 @@ class RolloutEvent:
 class EventParser:
     """Turns the bytes of an event stream into events, chunk by chunk, within size bounds."""
 
-    def __init__(self, *, max_line_bytes: int = MAX_LINE_BYTES, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_event_bytes: int = MAX_EVENT_BYTES,
+        parse_float: Callable[[str], Any] | None = None,
+    ) -> None:
+        self._parse_float = parse_float
         self._max_line = max_line_bytes
         self._max_event = max_event_bytes
         self._buffer = bytearray()
@@ -109,10 +124,24 @@ class EventParser:
         if not had_data:
             return None
         try:
-            parsed = json.loads(data)
+            parsed = json.loads(data, parse_float=self._parse_float)
         except (ValueError, RecursionError) as exc:
             raise InvalidResponseError(f"event {event!r} has data that is not JSON") from exc
         return RolloutEvent(id=self._last_id, event=event, data=parsed)
+
+
+def events_of(exchange: Exchange, *, parse_float: Callable[[str], Any] | None = None) -> list[dict[str, Any]]:
+    """The events of a whole event-stream answer, as ``{id, event, data}`` objects, within the parser's bounds.
+
+    For an operation that reads a finished stream as one answer (``rollouts.get_events``); an
+    event the stream left unfinished is dropped, as the standard says.
+    """
+    kind = exchange.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "text/event-stream":
+        raise InvalidResponseError(f"expected text/event-stream, got {kind or 'no Content-Type'}",
+                                   status=exchange.status)
+    parser = EventParser(parse_float=parse_float)
+    return [{"id": e.id, "event": e.event, "data": e.data} for e in parser.feed(exchange.body)]
 
 
 def _request(core: Core, plan_id: str, last_event_id: str | None) -> PreparedRequest:

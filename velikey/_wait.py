@@ -18,27 +18,39 @@ T = TypeVar("T")
 
 
 class Schedule:
-    """Polls every ``interval_s`` until ``timeout_s`` has passed on ``clock``; the first poll is immediate."""
+    """Polls every ``interval_s`` until ``timeout_s`` has passed on ``clock``; the first poll is immediate.
 
-    def __init__(self, *, interval_s: float, timeout_s: float, clock: Callable[[], float]) -> None:
+    ``max_attempts`` also ends it after that many polls: a budget counted rather than clocked
+    gives the same number of polls on every run (``timeout_s`` may then be ``math.inf``).
+    """
+
+    def __init__(
+        self, *, interval_s: float, timeout_s: float, clock: Callable[[], float], max_attempts: int | None = None
+    ) -> None:
         if not interval_s > 0:  # also refuses NaN
             raise ValueError(f"interval_s must be > 0, got {interval_s!r}")
         if not timeout_s >= 0:
             raise ValueError(f"timeout_s must be >= 0, got {timeout_s!r}")
+        if max_attempts is not None and max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts!r}")
         self._interval_s = interval_s
         self._timeout_s = timeout_s
+        self._max_attempts = max_attempts
         self._clock = clock
         self._give_up = clock() + timeout_s
         self.attempts = 0
 
     def next_delay(self) -> float | None:
-        """Seconds to sleep before the next poll, or None when the time is up (never oversleeps the deadline)."""
+        """Seconds to sleep before the next poll, or None when the time or the polls are up (never oversleeps)."""
+        if self._max_attempts is not None and self.attempts >= self._max_attempts:
+            return None
         remaining = self._give_up - self._clock()
         return None if remaining <= 0 else min(self._interval_s, remaining)
 
     def timed_out(self, last: object) -> WaitTimeoutError:
+        within = f"within {self._timeout_s:g} s " if self._timeout_s != float("inf") else ""
         return WaitTimeoutError(
-            f"condition not met within {self._timeout_s:g} s ({self.attempts} attempt(s))",
+            f"condition not met {within}({self.attempts} attempt(s))",
             last=last,
             attempts=self.attempts,
             timeout_s=self._timeout_s,

@@ -23,17 +23,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, get_args
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 __all__ = [
     "AUTH_SOURCES",
     "CREDENTIALS_SOURCE",
     "EFFECTFUL",
+    "EVENT_STREAM",
     "OPERATIONS",
     "CLIENT_CREDENTIALS_SOURCE",
     "REQUIRED",
@@ -68,6 +70,10 @@ def encode_json(body: Any) -> bytes:
     ).encode()
 
 
+# The media type of a response read as server-sent events rather than JSON.
+EVENT_STREAM: Final = "text/event-stream"
+
+
 def sub_request_id(request_id: str, index: int, count: int) -> str:
     """The X-Request-Id of request ``index`` (1-based) of an operation that makes ``count`` of them."""
     return request_id if count == 1 else f"{request_id}.{index}"
@@ -91,6 +97,7 @@ class RequestSpec:
     fallback_path: str | None = None
     idempotency_key: str | None = None
     auth_required: bool = True
+    accept: str = "application/json"
 
     def with_idempotency_key(self, key: str) -> RequestSpec:
         """The same request carrying ``key``, in the body too where the body has a slot for it."""
@@ -176,7 +183,7 @@ def prepare(
         url += "?" + urlencode(list(spec.params))
     # identity: the SDK reads bodies within a byte budget, which a compressed body could dodge.
     headers: list[tuple[str, str]] = [
-        ("Accept", "application/json"),
+        ("Accept", spec.accept),
         ("Accept-Encoding", "identity"),
         ("X-Request-Id", request_id),
     ]
@@ -286,8 +293,16 @@ class Operation:
         return self.effectful is not None and self.effectful(self.arguments(kwargs))
 
     def touches(self, route: Route) -> bool:
-        """Whether this operation may send ``route``, e.g. ``("GET", "/api/usage/summary")``."""
-        return route in self.routes
+        """Whether this operation may send ``route``, e.g. ``("GET", "/api/usage/summary")``.
+
+        A ``{name}`` segment of one of its routes stands for any one path segment.
+        """
+        method, path = route
+        return any(method == m and _route_pattern(p).fullmatch(path) is not None for m, p in self.routes)
+
+
+def _route_pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
 
 
 def _bool(value: bool) -> str:
@@ -355,6 +370,12 @@ def _rollouts_rollback(
     )
 
 
+def _rollouts_get_events(plan_id: str) -> tuple[RequestSpec, ...]:
+    # The server ends the stream once it has told where the rollout stands, so it reads as one answer.
+    path = f"/api/rollouts/{quote(str(plan_id), safe='')}/events"
+    return (RequestSpec("GET", path, accept=EVENT_STREAM),)
+
+
 def _telemetry_ingest(data: Any, idempotency_key: str | None) -> tuple[RequestSpec, ...]:
     return (
         RequestSpec("POST", "/api/telemetry/ingest", json=data, mutating=True, idempotency_key=idempotency_key),
@@ -412,6 +433,12 @@ OPERATIONS: Final[Mapping[str, Operation]] = {
             _rollouts_rollback,
             routes=(("POST", "/api/rollouts/rollback"),),
             effectful=lambda args: bool(args["confirm"]),
+        ),
+        Operation(
+            "rollouts.get_events",
+            (Param("plan_id", str),),
+            _rollouts_get_events,
+            routes=(("GET", "/api/rollouts/{planId}/events"),),
         ),
         Operation(
             "telemetry.ingest",

@@ -126,6 +126,13 @@ class Rollouts(Resource):
         ))
 
 
+    async def get_events(self, plan_id: str) -> dict[str, Any]:
+        """The plan's phase events read to the end in one answer: ``{"events": [...], "phase": <the last one>}``.
+
+        For polling where a rollout stands (``wait_for``, a scenario's ``until:``); ``events()`` streams them.
+        """
+        return cast(dict[str, Any], await self._client.result("rollouts.get_events", plan_id=plan_id))
+
     async def events(
         self, plan_id: str, last_event_id: str | None = None, max_reconnects: int = MAX_RECONNECTS
     ) -> AsyncIterator[RolloutEvent]:

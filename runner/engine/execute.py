@@ -4,6 +4,11 @@ Results are kept by declaration order, never by completion order, and metered se
 turns in declaration order (``turnstile``), so the receipts do not depend on scheduling.
 A stop (``runner.control``) cancels every scenario: the step in flight fails with the stop's
 reason and the rest are skipped, so an interrupted run still has a result for every step.
+
+A scenario's ``cleanup:`` steps run once its first step has started, whatever became of the
+steps (a failure, a block, a stop), each with its own outcome; after a stop they get
+``CLEANUP_GRACE_S`` to finish, and a stop during cleanup lets the one in flight carry on for
+that grace too, so a real apply is rolled back even when the run is cut short.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from runner.engine.turnstile import Turnstile, sections
 from runner.scenario.load import Planned
 from runner.scenario.model import AnyStep, CallStep, Scenario
 
-__all__ = ["Engine", "blocked_result"]
+__all__ = ["CLEANUP_GRACE_S", "Engine", "blocked_result"]
+
+CLEANUP_GRACE_S = 10.0
 
 
 class Engine:
@@ -50,6 +57,7 @@ class Engine:
         scenario = planned.scenario
         state = ScenarioState(scenario, planned.folder)
         results: list[StepResult] = []
+        began = False
         starts = {start: n for n, (start, _) in enumerate(spans)}
         ends = {end: n for n, (_, end) in enumerate(spans)}
         try:
@@ -62,11 +70,8 @@ class Engine:
                         break
                     if index in starts:
                         await self._turnstile.enter((number, starts[index]))
-                    started = time.monotonic()
-                    result = await _guarded(index, state, self._ctx)
-                    results.append(replace(result, duration_ms=int((time.monotonic() - started) * 1000)))
-                    if self._on_step:
-                        self._on_step(scenario.id, results[-1])
+                    began = True
+                    results.append(await self._run(index, state))
                     if index in ends:
                         self._turnstile.leave((number, ends[index]))
         except asyncio.CancelledError:
@@ -74,16 +79,55 @@ class Engine:
                 results.append(self._cut_short(scenario.steps[len(results)]))
         finally:
             self._turnstile.give_up(number)
-        return ScenarioResult(scenario.id, scenario.title, planned.file, tuple(_complete(scenario, results)))
+        cleanup = (await self._cleanup(state) if began else
+                   tuple(self._not_started(step) for step in scenario.cleanup))
+        return ScenarioResult(scenario.id, scenario.title, planned.file, tuple(_complete(scenario, results)), cleanup)
 
-    def _cut_short(self, step: AnyStep) -> StepResult:
-        """The step a stop cut short: failed with the stop's reason."""
+    async def _run(self, index: int, state: ScenarioState) -> StepResult:
+        started = time.monotonic()
+        result = await _guarded(index, state, self._ctx)
+        result = replace(result, duration_ms=int((time.monotonic() - started) * 1000))
+        if self._on_step:
+            self._on_step(state.scenario.id, result)
+        return result
+
+    async def _cleanup(self, state: ScenarioState) -> tuple[StepResult, ...]:
+        """Every cleanup step, in order; after a stop (before or during them) within ``CLEANUP_GRACE_S``."""
+        results: list[StepResult] = []
+        first = len(state.scenario.steps)
+
+        async def run_all() -> None:
+            for offset in range(len(state.scenario.cleanup)):
+                results.append(await self._run(first + offset, state))
+
+        task = asyncio.ensure_future(run_all())
+        if not self._control.reason:
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:  # the stop came during cleanup: the step in flight carries on
+                pass
+        if not task.done():
+            await asyncio.wait({task}, timeout=CLEANUP_GRACE_S)
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        cleanup = state.scenario.cleanup
+        return tuple(results) + tuple(self._cut_short(step, cleanup=True) for step in cleanup[len(results):])
+
+    def _not_started(self, step: AnyStep) -> StepResult:
+        """A cleanup step of a scenario that never started: there is nothing to undo."""
+        return StepResult(id=step.id, kind=step.kind, outcome="skipped", reason_code="previous_step_failed",
+                          message="not run: the scenario never started, so there is nothing to clean up",
+                          call=_call_of(step))
+
+    def _cut_short(self, step: AnyStep, *, cleanup: bool = False) -> StepResult:
+        """The step a stop cut short: failed with the stop's reason (a cleanup step left undone is a failure too)."""
         reason = self._control.reason or "interrupted"
-        return StepResult(
-            id=step.id, kind=step.kind, outcome="failed", reason_code=reason,
-            message=f"the run was {'interrupted' if reason == 'interrupted' else 'out of time'} during this step",
-            call=_call_of(step),
-        )
+        stopped = "interrupted" if reason == "interrupted" else "out of time"
+        message = (f"the run was {stopped}: this cleanup step did not finish within the {CLEANUP_GRACE_S:g} s grace"
+                   if cleanup else f"the run was {stopped} during this step")
+        return StepResult(id=step.id, kind=step.kind, outcome="failed", reason_code=reason, message=message,
+                          call=_call_of(step))
 
 
 async def _guarded(index: int, state: ScenarioState, ctx: Context) -> StepResult:
@@ -91,7 +135,7 @@ async def _guarded(index: int, state: ScenarioState, ctx: Context) -> StepResult
     try:
         return await run_step(index, state, ctx)
     except Exception as exc:  # any error the step did not type is the tool's own
-        step = state.scenario.steps[index]
+        step = (*state.scenario.steps, *state.scenario.cleanup)[index]
         return StepResult(
             id=step.id, kind=step.kind, outcome="failed", reason_code="internal_error",
             message=f"the tool failed during this step ({type(exc).__name__}: {str(exc)[:200]}); please report it",

@@ -23,6 +23,7 @@ __all__ = [
     "Exchanged",
     "Metering",
     "Outcome",
+    "Polling",
     "Probe",
     "Rendered",
     "ScenarioResult",
@@ -108,6 +109,16 @@ class Metering:
 
 
 @dataclass(frozen=True)
+class Polling:
+    """An ``until:`` step's policy and, once live, how many polls it made (``None`` in a dry run)."""
+
+    every_s: Decimal
+    within_s: Decimal
+    max_polls: int
+    polls: int | None = None
+
+
+@dataclass(frozen=True)
 class StepResult:
     """One step's outcome and everything it saw.
 
@@ -127,6 +138,7 @@ class StepResult:
     saved: Mapping[str, Any] = field(default_factory=dict)
     probe: Probe | None = None
     metering: Metering | None = None
+    polling: Polling | None = None
     duration_ms: int = 0
 
 
@@ -136,10 +148,16 @@ class ScenarioResult:
     title: str
     file: str
     steps: tuple[StepResult, ...]
+    cleanup: tuple[StepResult, ...] = ()
+
+    @property
+    def all_steps(self) -> tuple[StepResult, ...]:
+        """The steps, then the cleanup steps: what counts, codes and the verdict are made of."""
+        return self.steps + self.cleanup
 
     @property
     def outcome(self) -> tuple[Outcome, str]:
-        return scenario_outcome(self.steps)
+        return scenario_outcome(self.all_steps)
 
 
 def scenario_outcome(steps: tuple[StepResult, ...]) -> tuple[Outcome, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -22,20 +23,22 @@ from pydantic import BaseModel
 from runner.canonical import decimal_str
 from runner.engine.expect import check, number
 from runner.engine.payload import Payload, PayloadError, payload_for
-from runner.engine.results import Exchanged, Metering, Probe, Rendered, StepResult
+from runner.engine.results import Exchanged, Metering, Polling, Probe, Rendered, StepResult
 from runner.ids import RunIds
 from runner.inputs import INPUTS
 from runner.preflight import Preflight
 from runner.reasons import CATALOG, reason_for_error
-from runner.scenario.interpolate import MISSING, lookup, resolve
+from runner.scenario.interpolate import MISSING, InterpolationError, lookup, resolve
 from runner.scenario.model import AnyStep, CallStep, MeteringStep, ProbeStep, Scenario
-from velikey import AegisClient, Exchange
-from velikey.exceptions import VeliKeyError
+from velikey import AegisClient, CallResult, Exchange
+from velikey.exceptions import VeliKeyError, WaitTimeoutError
 from velikey.operations import EFFECTFUL, RequestSpec, build, prepare, prepare_stream, sub_request_id
 
 __all__ = ["AUTH_PLACEHOLDER", "Context", "ScenarioState", "run_step"]
 
 GIB = Decimal(1024**3)
+# Probe bytes are whole: a delta within half a byte of them has seen them all (the rest is float rounding).
+HALF_BYTE = Decimal(1) / 2 / GIB
 POLL_INTERVAL_S = 0.25
 # What a rendered request carries in its auth header: the real value exists only inside the SDK.
 AUTH_PLACEHOLDER = "<credentials>"
@@ -111,7 +114,7 @@ def _dry_inputs(ctx: Context) -> dict[str, str | None]:
 def _dry_saved(scenario: Scenario) -> dict[str, dict[str, Any]]:
     return {
         step.id: {name: f"${{steps.{step.id}.{name}}}" for name in step.save}
-        for step in scenario.steps
+        for step in scenario.all_steps
         if isinstance(step, CallStep)
     }
 
@@ -159,38 +162,96 @@ def _is_effectful(step: CallStep, kwargs: Mapping[str, Any]) -> bool:
     return step.call in EFFECTFUL and EFFECTFUL[step.call](kwargs)
 
 
-async def _call(step: CallStep, state: ScenarioState, ctx: Context) -> StepResult:
-    scenario = state.scenario.id
-    if not ctx.live:
-        kwargs = resolve(step.with_, _dry_inputs(ctx), state.dry_saved)
-        requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
-        notes = [f"would call {step.call}"]
-        if _is_effectful(step, kwargs) and not ctx.confirm:
-            notes.append("a live run needs --confirm for this effect")
-        if missing := _missing_step_need(step, ctx):
-            notes.append(f"a live run skips it unless {missing} is provided")
-        return _result(step.id, "call", "planned", "dry_run_planned", "; ".join(notes), call=step.call,
-                       requests=requests)
-    kwargs = resolve(step.with_, ctx.inputs, state.saved)
-    requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
-    if _is_effectful(step, kwargs) and not ctx.confirm:
-        return _result(step.id, "call", "blocked", "confirmation_required",
-                       f"{step.call} would take effect; rerun with --confirm to allow it", call=step.call,
-                       requests=requests)
+def _polling(step: CallStep, polls: int | None = None) -> Polling | None:
+    until = step.until
+    return None if until is None else Polling(until.every_s, until.within_s, until.max_polls, polls)
+
+
+def _holds(step: CallStep, answer: CallResult) -> bool:
+    result = _jsonable(answer.result)
+    return all(check(expectation, result).passed for expectation in step.expect)
+
+
+async def _answer(step: CallStep, kwargs: dict[str, Any], scenario: str, ctx: Context) -> tuple[CallResult, int | None]:
+    """The call's answer; with ``until:``, the first that meets ``expect`` or the last of the budget, and the polls.
+
+    Polls go through the SDK's ``wait_for`` with a counted budget (no clock): the count is
+    what the server answered, so a condition that depends on server-side state (a rollout's
+    phases) gives the same count on every run.
+    """
     assert ctx.client is not None
-    try:
-        answer = await ctx.client.call(
+    client = ctx.client
+
+    async def once() -> CallResult:
+        return await client.call(
             step.call,
             request_id=ctx.ids.request_id(scenario, step.id),
             idempotency_key=ctx.ids.idempotency_key(scenario, step.id),
             parse_float=Decimal,
             **kwargs,
         )
+
+    if step.until is None:
+        return await once(), None
+    polls = 0
+
+    async def poll() -> CallResult:
+        nonlocal polls
+        polls += 1
+        return await once()
+
+    try:
+        answer = await client.wait_for(poll, lambda a: _holds(step, a), interval_s=float(step.until.every_s),
+                                       timeout_s=math.inf, max_attempts=step.until.max_polls)
+    except WaitTimeoutError as exc:
+        answer = exc.last
+    return answer, polls
+
+
+def _unsaved(step: CallStep, state: ScenarioState, ctx: Context) -> str | None:
+    """Why a cleanup step cannot run: a value it uses was never saved (its step failed or never ran)."""
+    try:
+        resolve(step.with_, ctx.inputs, state.saved)
+    except InterpolationError as exc:
+        if exc.kind == "unknown":
+            return f"{exc.reference} was never saved (that step did not get so far); nothing to clean up"
+    return None
+
+
+async def _call(step: CallStep, state: ScenarioState, ctx: Context, *, cleanup: bool = False) -> StepResult:
+    scenario = state.scenario.id
+    polling = _polling(step)
+    if not ctx.live:
+        kwargs = resolve(step.with_, _dry_inputs(ctx), state.dry_saved)
+        requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
+        notes = [f"would call {step.call}"]
+        if polling is not None:
+            notes[0] += (f" until its expect holds, every {decimal_str(polling.every_s)} s,"
+                         f" at most {polling.max_polls} polls ({decimal_str(polling.within_s)} s)")
+        if _is_effectful(step, kwargs) and not ctx.confirm:
+            notes.append("a live run needs --confirm for this effect")
+        if missing := _missing_step_need(step, ctx):
+            notes.append(f"a live run skips it unless {missing} is provided")
+        return _result(step.id, "call", "planned", "dry_run_planned", "; ".join(notes), call=step.call,
+                       requests=requests, polling=polling)
+    if cleanup and (why := _unsaved(step, state, ctx)):
+        return _result(step.id, "call", "skipped", "input_not_provided", why, call=step.call)
+    kwargs = resolve(step.with_, ctx.inputs, state.saved)
+    requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
+    if _is_effectful(step, kwargs) and not ctx.confirm:
+        return _result(step.id, "call", "blocked", "confirmation_required",
+                       f"{step.call} would take effect; rerun with --confirm to allow it", call=step.call,
+                       requests=requests)
+    polls: int | None = None
+    try:
+        answer, polls = await _answer(step, kwargs, scenario, ctx)
     except VeliKeyError as exc:
         return _error(step.id, "call", exc, call=step.call, requests=requests,
                       exchanges=_failed_exchange(requests, exc))
     result = _jsonable(answer.result)
-    base = {"call": step.call, "requests": requests, "exchanges": tuple(_exchanged(e) for e in answer.exchanges)}
+    polling = _polling(step, polls)
+    base = {"call": step.call, "requests": requests, "exchanges": tuple(_exchanged(e) for e in answer.exchanges),
+            "polling": polling}
     if any(_earlier_run(e) for e in answer.exchanges):
         return _result(step.id, "call", "blocked", "replayed_evidence",
                        f"{step.call} was answered from the tenant's replay store: a run with this run id already "
@@ -205,6 +266,10 @@ async def _call(step: CallStep, state: ScenarioState, ctx: Context) -> StepResul
     state.saved[step.id], state.results[step.id], state.kwargs[step.id] = saved, result, kwargs
     assertions = tuple(check(expectation, result) for expectation in step.expect)
     broken = next((a for a in assertions if not a.passed), None)
+    if broken and polling is not None:
+        return _result(step.id, "call", "failed", "poll_timeout",
+                       f"expect did not hold in {polls} polls, {decimal_str(polling.every_s)} s apart",
+                       assertions=assertions, saved=saved, **base)
     if broken:
         return _result(step.id, "call", "failed", broken.reason_code, "", assertions=assertions, saved=saved, **base)
     return _result(step.id, "call", "passed", "ok", f"{step.call} answered as expected", assertions=assertions,
@@ -270,18 +335,39 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
     return _result(step.id, "probe", "passed", "ok", f"{payload.length} bytes echoed with the same SHA-256", **extra)
 
 
-def _window(step: MeteringStep, index: int, state: ScenarioState) -> tuple[Decimal | None, Decimal | None]:
+def _sent(step: MeteringStep, index: int, state: ScenarioState) -> int:
+    """The bytes this run's probes sent between the metering step's ``before`` and itself."""
+    start = next(i for i, s in enumerate(state.scenario.steps) if s.id == step.metering.before)
+    return sum(n for i, n in state.probe_bytes.items() if start < i < index)
+
+
+def _window(step: MeteringStep, sent: int) -> tuple[Decimal | None, Decimal | None]:
     spec = step.metering
     tolerance = spec.tolerance
     if spec.expect == "from_probes":
-        start = next(i for i, s in enumerate(state.scenario.steps) if s.id == spec.before)
-        sent = sum(n for i, n in state.probe_bytes.items() if start < i < index)
         centre = Decimal(sent) / GIB
         return centre - tolerance, centre + tolerance
     if isinstance(spec.expect, Decimal):
         return spec.expect - tolerance, spec.expect + tolerance
     low, high = spec.expect.min, spec.expect.max
     return (None if low is None else low - tolerance), (None if high is None else high + tolerance)
+
+
+def _inside(delta: Decimal, low: Decimal | None, high: Decimal | None) -> bool:
+    return (low is None or delta >= low) and (high is None or delta <= high)
+
+
+def _final(delta: Decimal, low: Decimal | None, high: Decimal | None, sent: int) -> bool:
+    """Whether waiting longer cannot change the verdict on ``delta``.
+
+    A window that excludes 0 is final once the delta is inside it. One that includes 0 cannot
+    tell "not metered yet" from "metered as nothing": it is final only once the delta has
+    reached the bytes the probes sent (then judged, and a byte too many fails), or, with no
+    probe bytes to wait for, at once; otherwise the whole settle window is waited.
+    """
+    if not _inside(Decimal(0), low, high):
+        return _inside(delta, low, high)
+    return sent == 0 or delta >= Decimal(sent) / GIB - HALF_BYTE
 
 
 async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: Context) -> StepResult:
@@ -296,7 +382,8 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
                        f"would poll {before_step.call} for up to {spec.settle_s} s and compare {spec.path}",
                        requests=requests)
     before = number(lookup(state.results.get(spec.before), spec.path))
-    low, high = _window(step, index, state)
+    sent = _sent(step, index, state)
+    low, high = _window(step, sent)
     metering = Metering(spec.path, before, low, high)
     if before is None:
         return _result(step.id, "metering", "failed", "invalid_response",
@@ -304,45 +391,53 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
     kwargs = state.kwargs[spec.before]
     requests = _rendered(before_step.call, kwargs, scenario, step.id, ctx)
     assert ctx.client is not None
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + float(spec.settle_s)
-    while True:
-        try:
-            answer = await ctx.client.call(before_step.call, request_id=rid, parse_float=Decimal, **kwargs)
-        except VeliKeyError as exc:
-            return _error(step.id, "metering", exc, requests=requests, metering=metering,
-                          exchanges=_failed_exchange(requests, exc))
-        after = number(lookup(_jsonable(answer.result), spec.path))
-        extra = {"requests": requests, "exchanges": tuple(_exchanged(e) for e in answer.exchanges)}
-        if after is None:
-            return _result(step.id, "metering", "failed", "invalid_response",
-                           f"usage has no number at {spec.path!r}", metering=metering, **extra)
-        delta = after - before
-        settled = (low is None or delta >= low) and (high is None or delta <= high)
-        metering = replace(metering, after=after, delta=delta, settled=settled)
-        if settled:
-            return _result(step.id, "metering", "passed", "ok",
-                           f"{spec.path} moved by {decimal_str(delta)} as expected", metering=metering, **extra)
-        if loop.time() >= give_up:
-            unmoved = delta == 0
-            reason = "metering_not_settled" if unmoved else "metering_delta_mismatch"
-            message = (f"{spec.path} did not move within {spec.settle_s} s" if unmoved else
-                       f"{spec.path} moved by {decimal_str(delta)}, outside "
-                       f"[{', '.join(metering.window())}]")
-            return _result(step.id, "metering", "failed", reason, message, metering=metering, **extra)
-        await asyncio.sleep(min(POLL_INTERVAL_S, max(0.0, give_up - loop.time())))
+    client = ctx.client
+
+    def after_of(answer: CallResult) -> Decimal | None:
+        return number(lookup(_jsonable(answer.result), spec.path))
+
+    def settled(answer: CallResult) -> bool:
+        after = after_of(answer)
+        return after is None or _final(after - before, low, high, sent)  # no number: nothing to wait for
+
+    try:
+        answer = await client.wait_for(
+            lambda: client.call(before_step.call, request_id=rid, parse_float=Decimal, **kwargs),
+            settled, interval_s=POLL_INTERVAL_S, timeout_s=float(spec.settle_s),
+        )
+    except WaitTimeoutError as exc:
+        answer = exc.last
+    except VeliKeyError as exc:
+        return _error(step.id, "metering", exc, requests=requests, metering=metering,
+                      exchanges=_failed_exchange(requests, exc))
+    extra = {"requests": requests, "exchanges": tuple(_exchanged(e) for e in answer.exchanges)}
+    after = after_of(answer)
+    if after is None:
+        return _result(step.id, "metering", "failed", "invalid_response",
+                       f"usage has no number at {spec.path!r}", metering=metering, **extra)
+    delta = after - before
+    inside = _inside(delta, low, high)
+    metering = replace(metering, after=after, delta=delta, settled=inside)
+    if inside:
+        return _result(step.id, "metering", "passed", "ok",
+                       f"{spec.path} moved by {decimal_str(delta)} as expected", metering=metering, **extra)
+    unmoved = delta == 0
+    reason = "metering_not_settled" if unmoved else "metering_delta_mismatch"
+    message = (f"{spec.path} did not move within {spec.settle_s} s" if unmoved else
+               f"{spec.path} moved by {decimal_str(delta)}, outside [{', '.join(metering.window())}]")
+    return _result(step.id, "metering", "failed", reason, message, metering=metering, **extra)
 
 
 async def run_step(index: int, state: ScenarioState, ctx: Context) -> StepResult:
-    """Run (or, in dry-run, render) step ``index`` of the scenario."""
-    step = state.scenario.steps[index]
+    """Run (or, in dry-run, render) step ``index`` of the scenario's steps then cleanup steps (``all_steps``)."""
+    step = state.scenario.all_steps[index]
     if ctx.live and (missing := _missing_step_need(step, ctx)):
         spec = INPUTS[missing]
         return _result(step.id, step.kind, "skipped", "input_not_provided",
                        f"{missing} not provided ({', '.join(spec.env)} or {spec.flag})",
                        call=step.call if isinstance(step, CallStep) else None)
     if isinstance(step, CallStep):
-        return await _call(step, state, ctx)
+        return await _call(step, state, ctx, cleanup=index >= len(state.scenario.steps))
     if isinstance(step, ProbeStep):
         return await _probe(step, index, state, ctx)
     return await _metering(step, index, state, ctx)

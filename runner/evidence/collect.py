@@ -27,13 +27,14 @@ from runner.preflight import Preflight
 from runner.reasons import CATALOG
 from velikey.operations import EFFECTFUL
 
-from .redact import Redactor
+from .redact import SECRET_KEY, Redactor
 from .rerun import rerun_command
 from .views import (
     assertion_view,
     exchange_view,
     message,
     metering_view,
+    polling_view,
     probe_view,
     recorded_value,
     request_view,
@@ -63,7 +64,7 @@ def evidence_path(scenario: str, step: str) -> str:
 def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = (), mode: str = "live") -> str:
     """``fail`` if anything failed, else ``manual-required`` if anything is blocked, else ``planned`` for a
     dry-run (it sent nothing, so it proves nothing: never ``pass``), else ``pass``."""
-    outcomes = {step.outcome for s in scenarios for step in s.steps}
+    outcomes = {step.outcome for s in scenarios for step in s.all_steps}
     if "failed" in outcomes:
         return "fail"
     if "blocked" in outcomes or any(CATALOG[c].category == "blocked" for c in extra_codes):
@@ -73,7 +74,7 @@ def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = 
 
 def exit_code(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = (), mode: str = "live") -> int:
     """The verdict's exit code, or 130 when a stop cut a step short (a stop after the last step changes nothing)."""
-    if any(step.reason_code == "interrupted" for s in scenarios for step in s.steps):
+    if any(step.reason_code == "interrupted" for s in scenarios for step in s.all_steps):
         return exits.INTERRUPTED
     return exits.FOR_RESULT[result_of(scenarios, extra_codes, mode)]
 
@@ -96,6 +97,7 @@ def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor) -> di
         "saved": {name: recorded_value(value, redactor) for name, value in step.saved.items()},
         "probe": probe_view(step.probe) if step.probe else None,
         "metering": metering_view(step.metering) if step.metering else None,
+        "until": polling_view(step.polling) if step.polling else None,
         "evidence": evidence_path(scenario, step.id) if live and step.exchanges else None,
     }
 
@@ -110,7 +112,7 @@ def summary_document(
     extra_codes: Sequence[str] = (),
 ) -> dict[str, Any]:
     live = mode == "live"
-    steps = [step for s in scenarios for step in s.steps]
+    steps = [step for s in scenarios for step in s.all_steps]
     counts = {outcome: sum(1 for step in steps if step.outcome == outcome) for outcome in OUTCOMES}
     codes = sorted({step.reason_code for step in steps} | set(extra_codes))
     return {
@@ -130,6 +132,7 @@ def summary_document(
                 "outcome": s.outcome[0],
                 "reason_code": s.outcome[1],
                 "steps": [_step(s.id, step, live, redactor) for step in s.steps],
+                "cleanup": [_step(s.id, step, live, redactor) for step in s.cleanup],
             }
             for s in scenarios
         ],
@@ -144,10 +147,11 @@ def evidence_documents(run_id: str, scenarios: Sequence[ScenarioResult], redacto
             "run_id": run_id,
             "scenario": s.id,
             "step": step.id,
+            "polls": step.polling.polls if step.polling else None,
             "exchanges": [exchange_view(e, redactor) for e in step.exchanges],
         }
         for s in scenarios
-        for step in s.steps
+        for step in s.all_steps
         if step.exchanges
     }
 
@@ -192,7 +196,7 @@ def timings_document(
         "duration_ms": duration_ms,
         "concurrency": concurrency,
         "steps": [{"scenario": s.id, "step": step.id, "duration_ms": step.duration_ms}
-                  for s in scenarios for step in s.steps],
+                  for s in scenarios for step in s.all_steps],
     }
 
 
@@ -248,9 +252,11 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
 
     ``started_at`` (wall clock) and ``started`` (``time.monotonic``) mark the run's start, for timings only.
     """
-    redactor = Redactor(pre.secrets, pre.urls)
+    # A value the run saved under a secret's name (a rollback token from an apply) is a secret from then on.
+    saved = [str(v) for s in results for step in s.all_steps for k, v in step.saved.items() if SECRET_KEY.search(k)]
+    redactor = Redactor([*pre.secrets, *saved], pre.urls)
     run_id, codes = pre.ids.run_id, pre.blocker_codes
-    blocked = [step.reason_code for s in results for step in s.steps if step.outcome == "blocked"]
+    blocked = [step.reason_code for s in results for step in s.all_steps if step.outcome == "blocked"]
     # A step that found no session (its scenario declared none, ``needs: []``) names the input all the same.
     no_session = "auth_missing" in blocked and not pre.shown.get("session", {}).get("provided")
     missing = sorted({*pre.missing, *(["session"] if no_session else [])})

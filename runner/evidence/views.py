@@ -13,10 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from runner.canonical import decimal_str, jcs, sha256_tag
-from runner.engine.results import Assertion, Exchanged, Metering, Probe, Rendered, StepResult
+from runner.engine.results import Assertion, Exchanged, Metering, Polling, Probe, Rendered, StepResult
 from runner.reasons import reason_for_error
 from runner.scenario.interpolate import MISSING
 from velikey import Exchange
+from velikey.operations import EVENT_STREAM
 
 from .redact import REDACTED, SECRET_HEADERS, Redactor
 
@@ -28,6 +29,7 @@ __all__ = [
     "exchange_view",
     "message",
     "metering_view",
+    "polling_view",
     "probe_view",
     "recorded_value",
     "request_view",
@@ -114,9 +116,14 @@ def response_view(exchange: Exchange) -> dict[str, Any]:
 
 
 def exchange_body(exchange: Exchange, redactor: Redactor) -> Any:
-    """The parsed, redacted answer for evidence (None when it is not small JSON)."""
+    """The parsed, redacted answer for evidence: small JSON, or a small event stream as its text; else None."""
     if len(exchange.body) > MAX_EVIDENCE_BODY_BYTES:
         return None
+    if exchange.headers.get("content-type", "").split(";")[0].strip().lower() == EVENT_STREAM:
+        try:
+            return redactor.text(exchange.body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
     try:
         return redactor.value(json.loads(exchange.body.decode("utf-8"), parse_float=Decimal))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -187,6 +194,16 @@ def metering_view(metering: Metering) -> dict[str, Any]:
         "expected_min": low,
         "expected_max": high,
         "settled": metering.settled,
+    }
+
+
+def polling_view(polling: Polling) -> dict[str, Any]:
+    """An ``until:`` step's policy (decimal strings) and the polls it made (null in a dry run)."""
+    return {
+        "every_s": decimal_str(polling.every_s),
+        "within_s": decimal_str(polling.within_s),
+        "max_polls": polling.max_polls,
+        "polls": polling.polls,
     }
 
 

@@ -119,6 +119,19 @@ def _step_problems(mode: str, scenario: str, step: Mapping[str, Any]) -> list[st
     return problems
 
 
+def _polling_problems(scenario: str, step: Mapping[str, Any]) -> list[str]:
+    until = step.get("until")
+    if until is None:
+        return []
+    where = f"SUMMARY.json: step {scenario}/{step['id']}"
+    polls = until["polls"]
+    if polls is not None and polls > until["max_polls"]:
+        return [f"{where}: {polls} polls, over its budget of {until['max_polls']}"]
+    if step["reason_code"] == "poll_timeout" and polls != until["max_polls"]:
+        return [f"{where}: poll_timeout after {polls} polls, but its budget is {until['max_polls']}"]
+    return []
+
+
 def _metering_problems(where: str, outcome: str, metering: Mapping[str, Any]) -> list[str]:
     problems = []
     try:
@@ -153,7 +166,7 @@ def _scenario_outcome(steps: list[Mapping[str, Any]]) -> tuple[str, str]:
 
 def _total_problems(summary: Mapping[str, Any], blocker: Mapping[str, Any] | None) -> list[str]:
     problems = []
-    steps = [step for scenario in summary["scenarios"] for step in scenario["steps"]]
+    steps = [step for scenario in summary["scenarios"] for step in [*scenario["steps"], *scenario.get("cleanup", ())]]
     counts = {outcome: sum(1 for step in steps if step["outcome"] == outcome) for outcome in _OUTCOMES}
     if summary["counts"] != counts:
         problems.append(f"SUMMARY.json: counts {summary['counts']} do not tally the steps ({counts})")
@@ -195,7 +208,7 @@ def _made(request: Mapping[str, Any], sent: set[tuple[str, str]], ids: set[tuple
 def _evidence_problems(summary: Mapping[str, Any], docs: Mapping[str, Any]) -> list[str]:
     problems = []
     for scenario in summary["scenarios"]:
-        for step in scenario["steps"]:
+        for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
             name = step["evidence"]
             doc = docs.get(name) if name is not None else None
             if doc is None or not doc["exchanges"]:
@@ -224,7 +237,7 @@ def _listing_problems(summary: Mapping[str, Any], docs: Mapping[str, Any]) -> li
     if manifest is not None and [(s["id"], s["file"]) for s in manifest["scenarios"]] != scenarios:
         problems.append("run-manifest.json: scenarios differ from SUMMARY.json's")
     timings = docs.get("timings.json")
-    steps = [(s["id"], step["id"]) for s in summary["scenarios"] for step in s["steps"]]
+    steps = [(s["id"], step["id"]) for s in summary["scenarios"] for step in [*s["steps"], *s.get("cleanup", ())]]
     if timings is not None and [(t["scenario"], t["step"]) for t in timings["steps"]] != steps:
         problems.append("timings.json: steps differ from SUMMARY.json's")
     return problems
@@ -241,9 +254,10 @@ def meaning_problems(docs: Mapping[str, Any], raws: Mapping[str, bytes]) -> list
         return []
     problems = []
     for scenario in summary["scenarios"]:
-        for step in scenario["steps"]:
+        for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
             problems += _step_problems(summary["mode"], scenario["id"], step)
-        derived = _scenario_outcome(scenario["steps"])
+            problems += _polling_problems(scenario["id"], step)
+        derived = _scenario_outcome([*scenario["steps"], *scenario.get("cleanup", ())])
         if (scenario["outcome"], scenario["reason_code"]) != derived:
             problems.append(f"SUMMARY.json: scenario {scenario['id']} is {scenario['outcome']!r} with"
                             f" {scenario['reason_code']!r}, but its steps make it {derived[0]!r} with {derived[1]!r}")

@@ -69,7 +69,7 @@ def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The template's input: the summary plus the catalog text for every failed or blocked step."""
     todo = []
     for scenario in summary["scenarios"]:
-        for step in scenario["steps"]:
+        for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
             if step["outcome"] in ("failed", "blocked"):
                 todo.append({"scenario": scenario["id"], "step": step, "reason": _reason(step["reason_code"])})
     replays = [f"{scenario['id']}/{step['id']}" for scenario in summary["scenarios"] for step in scenario["steps"]

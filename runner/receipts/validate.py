@@ -178,7 +178,7 @@ def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> tuple[list[tuple[st
     if kind == "summary":
         problems += _duplicates([s["id"] for s in obj["scenarios"]], ("scenarios",), "scenario id")
         for si, scenario in enumerate(obj["scenarios"]):
-            ids = [step["id"] for step in scenario["steps"]]
+            ids = [step["id"] for step in [*scenario["steps"], *scenario.get("cleanup", ())]]
             problems += _duplicates(ids, ("scenarios", si, "steps"), "step id")
     return problems, data
 
@@ -264,7 +264,7 @@ def _evidence_problems(summary: Mapping[str, Any], docs: Mapping[str, Any], file
     problems = []
     referenced = set()
     for scenario in summary["scenarios"]:
-        for step in scenario["steps"]:
+        for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
             ref = step["evidence"]
             if ref is None:
                 continue

@@ -38,6 +38,10 @@ class _Checker:
         self.scenario = scenario
         self.errors: list[ScenarioError] = []
         self.first_index: dict[str, int] = {}
+        # Cleanup steps follow the steps in one id space: they may use what any step saved.
+        self.all = scenario.all_steps
+        self.paths: list[Path] = [("steps", i) for i in range(len(scenario.steps))]
+        self.paths += [("cleanup", i) for i in range(len(scenario.cleanup))]
 
     def error(self, path: Path, message: str) -> None:
         where = self.scenario.location(*path)
@@ -46,10 +50,10 @@ class _Checker:
         self.errors.append(ScenarioError(file, line, format_field(path), message))
 
     def run(self) -> list[ScenarioError]:
-        for index, step in enumerate(self.scenario.steps):
-            base: Path = ("steps", index)
+        for index, step in enumerate(self.all):
+            base = self.paths[index]
             if step.id in self.first_index:
-                first = self.scenario.location("steps", self.first_index[step.id], "id")
+                first = self.scenario.location(*self.paths[self.first_index[step.id]], "id")
                 at = f" (first at line {first.line})" if first is not None and first.line else ""
                 self.error((*base, "id"), f"duplicate step id {step.id!r}{at}")
             else:
@@ -68,6 +72,7 @@ class _Checker:
             self.error((*base, "call"), f"unknown SDK operation {step.call!r}; known: {known}")
         else:
             self.arguments(step, base)
+            self.until(step, base)
         for key, value in step.with_.items():
             for sub, text in _strings(value, (key,)):
                 self.template(index, step, (*base, "with", *sub), text)
@@ -83,6 +88,16 @@ class _Checker:
                             (*base, "expect", number, *sub),
                             "expectations are compared literally: ${...} is only resolved in `with`",
                         )
+
+    def until(self, step: CallStep, base: Path) -> None:
+        if step.until is None:
+            return
+        if not step.expect:
+            self.error((*base, "until"), "until repeats the call until its expect holds: add expect")
+        changes = sorted({method for method, _ in operation(step.call).routes} - {"GET"})
+        if changes:
+            self.error((*base, "until"), f"until repeats a read; {step.call} sends {', '.join(changes)}"
+                       " (a repeat under one idempotency key replays the first answer)")
 
     def arguments(self, step: CallStep, base: Path) -> None:
         op = operation(step.call)
@@ -127,10 +142,10 @@ class _Checker:
             return None
         target = self.first_index.get(ref.name)
         if target is None or target >= index:
-            later = any(s.id == ref.name for s in self.scenario.steps[index:])
+            later = any(s.id == ref.name for s in self.all[index:])
             what = "itself or a later step" if later else "no step of this scenario"
             return f"{ref} refers to {what}; values can only come from earlier steps"
-        source = self.scenario.steps[target]
+        source = self.all[target]
         if not isinstance(source, CallStep):
             return f"{ref}: step {ref.name!r} is a {source.kind} step and saves nothing"
         if ref.attr not in source.save:

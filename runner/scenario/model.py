@@ -50,6 +50,7 @@ __all__ = [
     "Scenario",
     "AnyStep",
     "Step",
+    "UntilSpec",
 ]
 
 InputName = Literal["base_url", "session", "policy_id", "rollback_token", "payload_url"]
@@ -200,6 +201,39 @@ class Expectation(_Node):
         return getattr(self, self.operator)
 
 
+MAX_POLLS: Final = 1000
+MAX_WITHIN_S: Final = Decimal(3600)
+
+
+class UntilSpec(_Node):
+    """Repeat a call every ``every_s`` until its ``expect`` holds, for a budget of ``within_s``.
+
+    The budget is counted, not clocked: at most ``1 + floor(within_s / every_s)`` polls,
+    ``every_s`` apart, so the number of polls a run records depends on what the server
+    answered, never on how long an answer took.
+    """
+
+    every_s: NonNegative
+    within_s: NonNegative
+
+    @model_validator(mode="after")
+    def _bounds(self) -> UntilSpec:
+        if self.every_s <= 0:
+            raise ValueError(f"every_s must be > 0, got {self.every_s}")
+        if self.every_s > self.within_s:
+            raise ValueError(f"every_s {self.every_s} is greater than within_s {self.within_s}: nothing to repeat")
+        if self.within_s > MAX_WITHIN_S:
+            raise ValueError(f"within_s must be at most {MAX_WITHIN_S} s, got {self.within_s}")
+        if self.max_polls > MAX_POLLS:
+            raise ValueError(f"within_s / every_s allows {self.max_polls} polls; at most {MAX_POLLS}")
+        return self
+
+    @property
+    def max_polls(self) -> int:
+        """The poll budget: the first poll plus one per whole ``every_s`` in ``within_s``."""
+        return int(self.within_s // self.every_s) + 1
+
+
 class _StepBase(_Node):
     kind: ClassVar[str]
     id: Identifier
@@ -214,6 +248,7 @@ class CallStep(_StepBase):
     with_: dict[StrictStr, Any] = Field(default_factory=dict, alias="with")
     save: dict[SaveName, ResponsePath] = Field(default_factory=dict)
     expect: tuple[Expectation, ...] = ()
+    until: UntilSpec | None = None
 
 
 # The largest probe, generated or from a file: 16 GiB is far more than metering needs to show a
@@ -346,6 +381,8 @@ class Scenario(_Node):
     title: Annotated[StrictStr, Field(min_length=1)]
     needs: Needs = ()
     steps: Annotated[tuple[Step, ...], Field(min_length=1)]
+    # Run once the scenario has started, whatever became of its steps: they undo what the steps did.
+    cleanup: tuple[CallStep, ...] = ()
 
     _lines: Mapping[Path, int] = PrivateAttr(default_factory=dict)
 
@@ -355,6 +392,11 @@ class Scenario(_Node):
             if candidate.id == step_id:
                 return candidate
         raise KeyError(step_id)
+
+    @property
+    def all_steps(self) -> tuple[AnyStep, ...]:
+        """The steps, then the cleanup steps: one id space, one order."""
+        return (*self.steps, *self.cleanup)
 
     def needs_for(self, step: AnyStep) -> frozenset[str]:
         """Inputs a step may use: the scenario's ``needs`` plus its own."""

@@ -103,12 +103,15 @@ def attach_sources(scenario: Scenario, file: str, lines: Mapping[Path, int]) -> 
     """Record on every model object the file and line it was written at."""
     _set(scenario, file, lines, ())
     scenario._lines = dict(lines)
-    for index, step in enumerate(scenario.steps):
-        base: Path = ("steps", index)
+    placed: list[tuple[Path, Any]] = [(("steps", i), step) for i, step in enumerate(scenario.steps)]
+    placed += [(("cleanup", i), step) for i, step in enumerate(scenario.cleanup)]
+    for base, step in placed:
         _set(step, file, lines, base)
         if isinstance(step, CallStep):
             for number, expectation in enumerate(step.expect):
                 _set(expectation, file, lines, (*base, "expect", number))
+            if step.until is not None:
+                _set(step.until, file, lines, (*base, "until"))
         elif isinstance(step, ProbeStep):
             _set(step.probe, file, lines, (*base, "probe"))
             if step.probe.payload is not None:

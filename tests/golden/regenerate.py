@@ -4,7 +4,7 @@ Two sets, each a full run of the repository's ``scenarios/`` minus ``timings.jso
 volatile file, which the golden test cannot compare):
 
 - ``tests/golden/dry-run/``: ``run scenarios --dry-run`` with an empty environment;
-- ``tests/golden/live/``: ``run scenarios --live --embedded``, against a freshly started
+- ``tests/golden/live/``: ``run scenarios --live --embedded --confirm`` (what ``demo`` runs), against a freshly started
   reference server; also copied, with its ``timings.json``, to ``receipts/example/`` for reviewers.
 
 The runs happen in-process with the repository root as working directory, so the scenario
@@ -45,6 +45,8 @@ def run_config(name: str, out: Path) -> RunConfig:
         out=out,
         embedded=live,
         env={},
+        # As `demo` runs it: confirmed, because the embedded server is thrown away after the run.
+        confirm=live,
     )
 
 

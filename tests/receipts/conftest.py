@@ -60,6 +60,7 @@ def step(**overrides: Any) -> dict[str, Any]:
         "saved": {},
         "probe": None,
         "metering": None,
+        "until": None,
         "evidence": "evidence/release-gate/health.json",
     }
     base.update(overrides)
@@ -85,6 +86,7 @@ def live_docs() -> dict[str, Any]:
                 "outcome": "passed",
                 "reason_code": "ok",
                 "steps": [step()],
+                "cleanup": [],
             }
         ],
     }
@@ -128,6 +130,7 @@ def live_docs() -> dict[str, Any]:
             "run_id": RUN_ID,
             "scenario": "release-gate",
             "step": "health",
+            "polls": None,
             "exchanges": [
                 {
                     "request": request_view(),

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from reliability_helpers import (
-    SCENARIOS,
+    RELEASE_GATE,
     assert_valid_run,
     crash_lines,
     has_mapped,
@@ -141,7 +141,7 @@ def test_a_signal_leaves_no_receipts_or_a_complete_valid_set(trial: Trial, tmp_p
         env = live_env(server, **extra)
         if extra:
             del env["AXIS_SESSION_COOKIE"]
-        with watched_cli("run", SCENARIOS, "--live", "--out", out, env=env, cwd=workdir) as cli:
+        with watched_cli("run", RELEASE_GATE, "--live", "--out", out, env=env, cwd=workdir) as cli:
             if phase.after == "spawn":
                 _wait_for_runner_loading(cli.process.pid, timeout=30)
             elif phase.after == "command":

@@ -62,7 +62,8 @@ class Setup:
     secrets: dict[str, str]
     args: tuple[str, ...] = ()
     rollback_flag: str | None = None
-    confirm: bool = False
+    # scenarios/ holds a confirmed canary rollout (its rollback token is one more secret the receipts must not show).
+    confirm: bool = True
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,11 @@ def child_python(code: str, **env: str) -> str:
 
 def run_receipts(scenarios: Path, out: Path, mode: str, *, cwd: Path, env: Mapping[str, str] | None = None,
                  extra: Sequence[str] = (), expect_exit: int = 0) -> Path:
-    """Run the CLI over ``scenarios`` (``--live`` implies ``--embedded``) into ``out``; checks the exit code."""
-    flags = ["--live", "--embedded"] if mode == "live" else ["--dry-run"]
+    """Run the CLI over ``scenarios`` into ``out``; checks the exit code.
+
+    ``live`` means as ``demo`` runs it: ``--embedded --confirm`` (the embedded server is disposable).
+    """
+    flags = ["--live", "--embedded", "--confirm"] if mode == "live" else ["--dry-run"]
     done = run_cli(["run", str(scenarios), *flags, "--out", str(out), *extra], cwd=cwd, env=env)
     assert done.returncode == expect_exit, (
         f"exit {done.returncode} (wanted {expect_exit})\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"

@@ -88,5 +88,6 @@ def test_golden_sets_cover_both_modes() -> None:
         evidence = sorted(n for n in files if n.startswith("evidence/"))
         assert bool(evidence) == (name == "live")
         manifest = json.loads(files["run-manifest.json"])
-        assert [s["file"] for s in manifest["scenarios"]] == ["scenarios/release-gate.yaml"]
+        shipped = ["scenarios/canary-rollout.yaml", "scenarios/release-gate.yaml"]
+        assert [s["file"] for s in manifest["scenarios"]] == shipped
         assert manifest["source_date"] is None

@@ -416,7 +416,7 @@ def test_errors_from_several_files_in_file_then_line_order(tmp_path: Path) -> No
         "a.yaml:3: colour: unknown key",
         "b.yaml:16: steps[2].call: unknown SDK operation 'nope'; known: billing.get_usage, get_health,"
         " monitoring.get_active_alerts, monitoring.get_health_score, policies.list, rollouts.apply,"
-        " rollouts.plan, rollouts.rollback, telemetry.ingest",
+        " rollouts.get_events, rollouts.plan, rollouts.rollback, telemetry.ingest",
     ]
 
 

@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_shipped_release_gate_loads() -> None:
     result = load_scenarios([REPO / "scenarios"], cwd=REPO)
     assert result.errors == ()
-    (gate,) = result.scenarios
+    canary, gate = result.scenarios
+    assert canary.id == "canary-rollout" and [s.id for s in canary.cleanup] == ["rollback"]
     assert gate.id == "release-gate"
     assert gate.needs == ("session", "policy_id", "payload_url")
     assert [s.id for s in gate.steps] == [
@@ -47,8 +48,8 @@ def test_shipped_release_gate_loads() -> None:
     assert isinstance(delta, MeteringStep)
     assert delta.metering.tolerance == Decimal("1e-9") and delta.metering.settle_s == Decimal(10)
     raw = (REPO / "scenarios" / "release-gate.yaml").read_bytes()
-    assert result.files[0].path == "scenarios/release-gate.yaml"
-    assert result.files[0].sha256 == hashlib.sha256(raw).hexdigest()
+    assert result.files[1].path == "scenarios/release-gate.yaml"
+    assert result.files[1].sha256 == hashlib.sha256(raw).hexdigest()
     assert lint([REPO / "scenarios"], cwd=REPO) == []
 
 

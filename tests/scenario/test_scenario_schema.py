@@ -41,6 +41,9 @@ def test_shipped_scenarios_match_the_schema(path: Path) -> None:
 HEAD = "id: x\ntitle: T\nneeds: [policy_id, payload_url]\nsteps:\n  - {id: usage, call: billing.get_usage}\n"
 
 
+UNTIL = "call: rollouts.get_events, with: {plan_id: p}, expect: [{path: phase, equals: stable}]"
+
+
 def doc(*steps: str, head: str = HEAD) -> str:
     return head + "".join(f"  - {step}\n" for step in steps)
 
@@ -63,6 +66,10 @@ VALID = [
         "{id: r, needs: [rollback_token], call: rollouts.rollback, with: {rollback_token: '${inputs.rollback_token}'}}"
     ),
     doc(head="id: no-needs\ntitle: T\nsteps:\n  - {id: h, call: get_health}\n"),
+    doc("{id: e, " + UNTIL + ", until: {every_s: 1, within_s: 10}}"),
+    doc("{id: e, " + UNTIL + ", until: {every_s: '0.5', within_s: 0.5}}"),
+    doc() + "cleanup:\n  - {id: c, call: get_health, expect: [{path: status, equals: ok}]}\n",
+    doc() + "cleanup: []\n",
 ]
 
 INVALID = [
@@ -105,6 +112,14 @@ INVALID = [
     doc("{id: m, metering: {before: usage, path: a, expect: 1, tolerance: '-1'}}"),
     doc("{id: m, metering: {before: usage, path: a, expect: 1, settle_s: -1}}"),
     doc("{id: m, metering: {before: usage, path: a, expect: 1, settle_s: true}}"),
+    doc("{id: e, " + UNTIL + ", until: {every_s: 1}}"),
+    doc("{id: e, " + UNTIL + ", until: {every_s: 1, within_s: 2, colour: red}}"),
+    doc("{id: e, " + UNTIL + ", until: {every_s: '-1', within_s: 2}}"),
+    doc("{id: e, " + UNTIL + ", until: {every_s: abc, within_s: 2}}"),
+    doc("{id: e, " + UNTIL + ", until: 5}"),
+    doc() + "cleanup:\n  - {id: c, probe: {text: a}}\n",
+    doc() + "cleanup:\n  - {id: c}\n",
+    doc() + "cleanup: {id: c, call: get_health}\n",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -194,3 +195,43 @@ def test_live_events_of_an_applied_plan_and_resume(start_server) -> None:  # noq
         assert phases(list(client.rollouts.events(planned_only))) == ["planned"]
         with pytest.raises(exc.NotFoundError):
             list(client.rollouts.events("plan-that-does-not-exist"))
+
+
+def test_get_events_reads_the_finished_stream_as_one_answer() -> None:
+    body = (b"id: 1\nevent: phase\ndata: {\"phase\": \"planned\", \"seq\": 1}\n\n"
+            b"id: 2\r\nevent: phase\r\ndata: {\"phase\": \"canary\", \"pct\": 0.5}\r\n\r\n")
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=body, headers={"Content-Type": "text/event-stream"})
+
+    async def run() -> Any:
+        async with AegisClient(api_key="k-123456", base_url="http://axis.test",
+                               transport=httpx.MockTransport(answer)) as client:
+            return await client.call("rollouts.get_events", plan_id="plan/1", parse_float=Decimal)
+
+    result = asyncio.run(run()).result
+    assert result["phase"] == "canary" and [e["id"] for e in result["events"]] == ["1", "2"]
+    assert result["events"][1]["data"]["pct"] == Decimal("0.5")
+    assert seen[0].url.raw_path == b"/api/rollouts/plan%2F1/events"
+    assert seen[0].headers["accept"] == "text/event-stream"
+
+
+def test_get_events_refuses_an_answer_that_is_not_a_stream() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"phase": "stable"}))
+    with AegisClientSync(api_key="k-123456", base_url="http://axis.test", transport=transport) as client:
+        with pytest.raises(exc.InvalidResponseError):
+            client.rollouts.get_events("p")
+
+
+def test_live_get_events_reports_where_the_rollout_stands(start_server) -> None:  # noqa: ANN001
+    server = start_server()
+    with AegisClientSync(session_cookie=server.session_cookie, base_url=server.base_url) as client:
+        planned = _live_plan(client, server, apply=False)
+        assert client.rollouts.get_events(planned)["phase"] == "planned"
+        applied = _live_plan(client, server, apply=True)
+        answer = client.rollouts.get_events(applied)
+        assert answer["phase"] == "stable" and len(answer["events"]) == 4
+        with pytest.raises(exc.NotFoundError):
+            client.rollouts.get_events("plan-that-does-not-exist")

@@ -127,3 +127,15 @@ def test_live_wait_for_metering_to_move(live_server: ReferenceServer) -> None:
 
         moved = client.wait_for(usage, lambda u: gb(u) > before, interval_s=0.25, timeout_s=5)
         assert gb(moved) > before and len(polls) == 3 and time.slept == [0.25, 0.25]
+
+
+def test_max_attempts_is_a_counted_budget_whatever_the_clock_says() -> None:
+    time = FakeTime()
+    client = client_with(usage_answers(0), time)
+    with pytest.raises(exc.WaitTimeoutError) as caught:
+        asyncio.run(client.wait_for(lambda: client.billing.get_usage(), lambda u: False,
+                                    interval_s=1, timeout_s=float("inf"), max_attempts=3))
+    assert caught.value.attempts == 3 and time.slept == [1, 1]
+    assert "within" not in str(caught.value) and "3 attempt(s)" in str(caught.value)
+    with pytest.raises(ValueError):
+        asyncio.run(client.wait_for(lambda: client.billing.get_usage(), lambda u: True, max_attempts=0))
