@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.shard import Shard
+
 __all__ = ["InputError", "Progress", "RunConfig"]
 
 # Called as each step finishes, with the scenario id and the engine's ``StepResult`` (completion
@@ -45,6 +47,8 @@ class RunConfig:
     rerun: str = "velikey-e2e run --live"
     receipts_root: Path = Path("receipts")
     max_retries: int = 3
+    # ``--shard K/N``: run only this share of the scenarios; ids and manifest stay the whole run's.
+    shard: Shard | None = None
     progress: Progress | None = None
 
     @property

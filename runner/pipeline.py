@@ -54,10 +54,12 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
     # Stops are held until the receipts are written, so a second Ctrl-C cannot tear a set in half.
     with control.armed():
         try:
+            # Preflight saw every scenario (ids, inputs and blockers are the whole run's); a shard runs its share.
+            mine = _share(config, planned)
             if pre.blocked:
-                results = blocked_results(planned, pre.missing, pre.blocker_codes)
+                results = blocked_results(mine, pre.missing, pre.blocker_codes)
             else:
-                results = await engine.run(planned)
+                results = await engine.run(mine)
         finally:
             await pre.close()
         docs = collect(config, pre, results, started_at=started_at, started=started)
@@ -66,3 +68,10 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
         out_dir = config.out or config.receipts_root / f"{config.mode}-{pre.ids.run_id}"
         write_receipt_set(out_dir, files)
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)
+
+
+def _share(config: RunConfig, planned: Sequence[Planned]) -> Sequence[Planned]:
+    if config.shard is None:
+        return planned
+    owned = config.shard.owns(p.scenario.id for p in planned)
+    return [p for p in planned if p.scenario.id in owned]
