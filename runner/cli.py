@@ -69,13 +69,15 @@ def _progress(scenario: str, step: StepResult) -> None:
     click.echo(f"  {scenario}/{step.id}: {step.outcome} ({step.reason_code})", err=True)
 
 
-def _execute(config: RunConfig) -> None:
+def _execute(config: RunConfig, verbosity: int = 0) -> None:
+    """Run and exit with the run's code; ``verbosity`` -1 prints the verdict line only, 1 each request too."""
     # Imported here: the pipeline loads the SDK, the engine and the receipts (jsonschema), which
     # ``--help``, ``--version`` and ``reasons`` do not need (tests/runner/test_cli_imports.py).
     from runner.pipeline import run
 
+    progress = {-1: None, 0: _progress, 1: _verbose_progress}[verbosity]
     try:
-        report = run(replace(config, progress=_progress))
+        report = run(replace(config, progress=progress))
     except InputError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
@@ -85,8 +87,66 @@ def _execute(config: RunConfig) -> None:
         sys.exit(exits.NOT_WRITTEN)
     except KeyboardInterrupt:
         exit_interrupted()
-    click.echo(_verdict(report))
+    verdict = _verdict(report)
+    click.echo(verdict.split("\n", 1)[0] if verbosity < 0 else verdict)
     sys.exit(report.exit_code)
+
+
+# --- cli10 (issue 10.5/10.6): -q/-v, VELIKEY_E2E_<OPTION>, --shard, merge -----------------------------
+
+
+def _verbose_progress(scenario: str, step: StepResult) -> None:
+    """``-v``: the step line, then one line per request: method, path (no query: it may carry input values), answer."""
+    from runner.reasons import reason_for_error
+
+    _progress(scenario, step)
+    sent = [(e.request.request, e.exchange.status if e.exchange else None,
+             reason_for_error(e.error) if e.error and not e.exchange else None, e.attempts) for e in step.exchanges]
+    shown = sent or [(r.request, None, step.outcome, 0) for r in step.requests]
+    for request, status, other, attempts in shown:
+        path = request.url.split("?", 1)[0].split("#", 1)[0]
+        path = "/" + path.split("://", 1)[-1].partition("/")[2]
+        answer = str(status) if status is not None else str(other)
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        click.echo(f"    {request.method} {path} -> {answer}{tries}", err=True)
+
+
+_QUIET = click.option("-q", "--quiet", is_flag=True, help="Print the verdict line only (no progress, no table).")
+_VERBOSE = click.option("-v", "--verbose", is_flag=True, help="Also print one line per request as each step ends.")
+
+
+def _verbosity(quiet: bool, verbose: bool) -> int:
+    if quiet and verbose:
+        raise click.UsageError("choose -q or -v, not both")
+    return -1 if quiet else 1 if verbose else 0
+
+
+# The domain inputs keep their one documented env name each (AXIS_BASE_URL …, see the README's inputs table), so
+# the manifest can say where a value came from; every other option of `run` also reads VELIKEY_E2E_<OPTION>.
+# Read from the environment by preflight under their own names (seed names; VELIKEY_E2E_RUN_ID, whose
+# source the manifest records as `env`, not `flag`).
+_OWN_ENV = ("base_url", "payload_url", "policy_id", "rollback_token", "run_id")
+ENV_PREFIX = "VELIKEY_E2E_"
+
+
+def _env_options(command: click.Command) -> click.Command:
+    """Give each option of ``command`` (but the domain inputs and help) the env var ``VELIKEY_E2E_<OPTION>``."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name and param.name not in _OWN_ENV and not param.envvar:
+            param.envvar = ENV_PREFIX + param.name.upper()
+            param.show_envvar = True
+    return command
+
+
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from runner.shard import Shard, ShardError
+
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except ShardError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
 _HELP = f"""Deterministic end-to-end evidence runner for VeliKey Axis + Aegis.
@@ -135,11 +195,17 @@ def cli() -> None:
               help="PEM file of the CAs that verify TLS [else SSL_CERT_FILE, REQUESTS_CA_BUNDLE, the default].")
 @click.option("--run-id", help="Name the run (the run id, verbatim) and derive its keys from it; the same id "
               "again replays [env VELIKEY_E2E_RUN_ID; default: the CI's run, else fresh].")
+@click.option("--max-retries", type=click.IntRange(0, 10), default=3, show_default=True,
+              help="Retries of a retryable request (429, 5xx, network) before its step fails.")
+@click.option("--shard", metavar="K/N", callback=_parse_shard,
+              help="Run shard K of N (scenario ids sorted, dealt round robin); join the shards with `merge`.")
+@_QUIET
+@_VERBOSE
 def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | None, embedded: bool,
                 base_url: str | None, payload_url: str | None, policy_id: str | None, rollback_token: str | None,
                 confirm: bool, concurrency: int, request_timeout: float, deadline: float | None,
                 insecure_skip_tls_verify: bool, allow_insecure_http: bool, ca_bundle: Path | None,
-                run_id: str | None) -> None:
+                run_id: str | None, max_retries: int, shard: Any, quiet: bool, verbose: bool) -> None:
     """Run scenarios (PATHS: files or folders, default scenarios/) and write receipts.
 
     \b
@@ -148,7 +214,12 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
       velikey-e2e run --live --embedded              # against the bundled reference server
       AXIS_SESSION_COOKIE_FILE=state.json AEGIS_POLICY_ID=pol-1 \\
       SDK_E2E_PAYLOAD_URL=https://ingest.example/ingest velikey-e2e run --live
+      velikey-e2e run --live --shard 2/3 --out shard-2   # one CI job of three; then merge
+
+    Every option also reads VELIKEY_E2E_<OPTION> (e.g. VELIKEY_E2E_CONCURRENCY=8), but the
+    domain inputs, which read their own env names (shown with each).
     """
+    verbosity = _verbosity(quiet, verbose)
     if dry_run == live:
         # Both would be worse than neither: a gate asked to go live must never quietly only plan.
         raise click.UsageError("choose --dry-run or --live" + (", not both" if live else ""))
@@ -162,29 +233,78 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
         paths=paths or _default_paths(), mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
         verify_tls=not insecure_skip_tls_verify, allow_insecure_http=allow_insecure_http, ca_bundle=ca_bundle,
-        env=dict(os.environ), run_id=run_id,
-    ))
+        env=dict(os.environ), run_id=run_id, max_retries=max_retries, shard=shard,
+    ), verbosity)
+
+
+_env_options(run_command)
 
 
 @cli.command("demo")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("receipts/demo"),
               show_default=True, help="Run directory to write.")
-def demo_command(out: Path) -> None:
+@_QUIET
+@_VERBOSE
+def demo_command(out: Path, quiet: bool, verbose: bool) -> None:
     """The main job: a confirmed live run of scenarios/ against the embedded reference server.
 
     ``--confirm`` is implied: the embedded server is started for this run and thrown away after it,
     so the canary scenario's real apply (rolled back by its cleanup) changes nothing that lasts.
     """
-    _execute(RunConfig(paths=_default_paths(), mode="live", out=out, embedded=True, env={}, confirm=True))
+    _execute(RunConfig(paths=_default_paths(), mode="live", out=out, embedded=True, env={}, confirm=True),
+             _verbosity(quiet, verbose))
+@cli.command("merge")
+@click.argument("run_dirs", nargs=-1, required=True,
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Run directory to write the merged set to (new, empty, or an earlier set).")
+def merge_command(run_dirs: tuple[Path, ...], out: Path) -> None:
+    """Join the run directories of `run --shard K/N` (all N, one run) into the set the unsharded run writes.
+
+    Each input is validated first; shards of different runs, a shard twice or a missing shard
+    are refused (exit 2, one line per problem). Exits with the merged run's code, as `run` does.
+    """
+    from runner.merge import MergeError, merge_shards
+    from runner.receipts.outdir import ReceiptWriteError, check_out_dir
+    from runner.receipts.write import write_receipt_set
+
+    target = Path(os.path.abspath(out))
+    if any(target == Path(os.path.abspath(d)) or Path(os.path.abspath(d)) in target.parents for d in run_dirs):
+        click.echo(f"error: --out {out} is one of the shards (or inside one); choose another directory", err=True)
+        sys.exit(exits.INVALID)
+    if problem := check_out_dir(out):  # the rules of `run --out`: never over a folder this tool did not write
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(exits.INVALID)
+    try:
+        files = merge_shards(run_dirs)
+        write_receipt_set(out, files)
+    except MergeError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(exits.INVALID)
+    except ReceiptWriteError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exits.INVALID)
+    result = json.loads(files["python-sdk-e2e-result.json"])
+    click.echo(f"result: {result['result']}  mode: {result['mode']}  run: {result['run_id']}"
+               f"  exit: {result['exit_code']}  merged: {len(run_dirs)} shards")
+    click.echo(f"receipts: {out}")
+    sys.exit(result["exit_code"])
 
 
 @cli.command("validate")
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
-def validate_command(run_dir: Path) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"run_dir", "valid", "problems": [...]} as JSON on stdout instead of text.')
+def validate_command(run_dir: Path, as_json: bool) -> None:
     """Re-validate every receipt in RUN_DIR against schemas/ and re-check every digest (exit 1 on any problem)."""
     from runner.receipts.validate import validate_run_dir
 
     problems = validate_run_dir(run_dir)
+    if as_json:
+        click.echo(json.dumps({"run_dir": run_dir.as_posix(), "valid": not problems, "problems": problems},
+                              indent=2, sort_keys=True, ensure_ascii=False))
+        sys.exit(1 if problems else 0)
     for problem in problems:
         click.echo(f"invalid: {problem}", err=True)
     if problems:
@@ -194,17 +314,32 @@ def validate_command(run_dir: Path) -> None:
 
 @cli.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def lint_command(paths: tuple[Path, ...]) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="text: file:line: field: message on stderr; json: one document on stdout;"
+                   " github: ::error workflow commands on stdout.")
+def lint_command(paths: tuple[Path, ...], fmt: str) -> None:
     """Check scenario files (default scenarios/); each error as file:line: field: message (exit 2)."""
-    from runner.scenario.lint import lint
+    from runner.scenario.lint import lint_errors
 
     chosen = list(paths or _default_paths())
-    problems = lint(chosen)
-    for problem in problems:
-        click.echo(problem, err=True)
-    if problems:
+    errors = lint_errors(chosen)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "paths": [p.as_posix() for p in chosen], "valid": not errors,
+            "errors": [{"file": e.file, "line": e.line, "field": e.field, "message": e.message} for e in errors],
+        }, indent=2, sort_keys=True, ensure_ascii=False))
+    elif fmt == "github":
+        from runner.report.github import lint_annotations
+
+        for line in lint_annotations(errors):
+            click.echo(line)
+    else:
+        for error in errors:
+            click.echo(str(error), err=True)
+    if errors:
         sys.exit(exits.INVALID)
-    click.echo(f"ok: {', '.join(p.as_posix() for p in chosen)}")
+    if fmt != "json":
+        click.echo(f"ok: {', '.join(p.as_posix() for p in chosen)}")
 
 
 @cli.command("reasons")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.control import DEFAULT_LIVE_DEADLINE_S
+from runner.shard import Shard
 
 __all__ = ["InputError", "Progress", "ReceiptsNotWritten", "RunConfig"]
 
@@ -52,6 +53,8 @@ class RunConfig:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     receipts_root: Path = Path("receipts")
     max_retries: int = 3
+    # ``--shard K/N``: run only this share of the scenarios; ids and manifest stay the whole run's.
+    shard: Shard | None = None
     progress: Progress | None = None
     # ``--run-id``: the run nonce, and the run id verbatim (``runner.ids``); None lets preflight choose.
     run_id: str | None = None

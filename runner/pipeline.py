@@ -66,9 +66,11 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
         # Stops are held until the receipts are written, so a second Ctrl-C cannot tear a set in half.
         with control.armed():
             try:
-                ran = iter(await engine.run([p for k, p in enumerate(planned) if k not in pre.blocks]))
+                # Preflight saw every scenario (ids, inputs and blockers are the whole run's); a shard runs its share.
+                mine = _share(config, planned)
+                ran = iter(await engine.run([p for k, p in mine if k not in pre.blocks]))
                 results = [blocked_result(p, pre.blocks[k].reason, pre.blocks[k].message) if k in pre.blocks
-                           else next(ran) for k, p in enumerate(planned)]
+                           else next(ran) for k, p in mine]
             finally:
                 await pre.close()
             docs = collect(config, pre, results, started_at=started_at, started=started)
@@ -80,3 +82,11 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
                 raise ReceiptsNotWritten(f"{exc}; {traffic_line(results)}") from None
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)
 
+
+def _share(config: RunConfig, planned: Sequence[Planned]) -> list[tuple[int, Planned]]:
+    """The scenarios this run executes, with their place in the whole run: all, or a shard's share."""
+    numbered = list(enumerate(planned))
+    if config.shard is None:
+        return numbered
+    owned = config.shard.owns(p.scenario.id for p in planned)
+    return [(k, p) for k, p in numbered if p.scenario.id in owned]

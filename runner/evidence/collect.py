@@ -206,7 +206,7 @@ def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
     source_date = None
     if epoch and epoch.strip().isdigit():
         source_date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
+    document: dict[str, Any] = {
         "schema_version": 1,
         "run_id": pre.ids.run_id,
         "run_nonce": pre.ids.nonce.document(),
@@ -228,6 +228,13 @@ def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
             "deadline": None if config.run_deadline is None else decimal_str(Decimal(str(config.run_deadline))),
         },
     }
+    # Null but in a shard's manifest: ``merge`` sets it back to null, so the merged set is the unsharded one.
+    document["shard"] = None
+    if config.shard is not None:
+        owned = config.shard.owns(f["id"] for f in pre.scenario_files)
+        document["shard"] = {"index": config.shard.index, "count": config.shard.count,
+                             "scenarios": [f["id"] for f in pre.scenario_files if f["id"] in owned]}
+    return document
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from runner.evidence.views import CAPPED_VALUE
 from runner.reasons import CATALOG
 from runner.receipts.render import render_markdown
 from runner.scenario.interpolate import MISSING
+from runner.shard import Shard
 from velikey.operations import OPERATIONS
 
 __all__ = ["meaning_problems", "verdicts"]
@@ -234,8 +235,18 @@ def _listing_problems(summary: Mapping[str, Any], docs: Mapping[str, Any]) -> li
     problems = []
     manifest = docs.get("run-manifest.json")
     scenarios = [(s["id"], s["file"]) for s in summary["scenarios"]]
-    if manifest is not None and [(s["id"], s["file"]) for s in manifest["scenarios"]] != scenarios:
-        problems.append("run-manifest.json: scenarios differ from SUMMARY.json's")
+    if manifest is not None:
+        listed = manifest["scenarios"]
+        shard = manifest["shard"]
+        if shard is not None:
+            # A shard's summary holds its share of the run's scenarios, the share the rule gives.
+            owned = Shard(shard["index"], shard["count"]).owns(s["id"] for s in listed)
+            if shard["index"] > shard["count"] or shard["scenarios"] != [s["id"] for s in listed if s["id"] in owned]:
+                problems.append(f"run-manifest.json: shard {shard['index']}/{shard['count']} does not list the"
+                                " scenarios that shard runs")
+            listed = [s for s in listed if s["id"] in shard["scenarios"]]
+        if [(s["id"], s["file"]) for s in listed] != scenarios:
+            problems.append("run-manifest.json: scenarios differ from SUMMARY.json's")
     timings = docs.get("timings.json")
     steps = [(s["id"], step["id"]) for s in summary["scenarios"] for step in [*s["steps"], *s.get("cleanup", ())]]
     if timings is not None and [(t["scenario"], t["step"]) for t in timings["steps"]] != steps:

@@ -114,6 +114,7 @@ def live_docs() -> dict[str, Any]:
             "request_timeout": "30",
             "deadline": None,
         },
+        "shard": None,
     }
     timings = {
         "schema_version": 1,

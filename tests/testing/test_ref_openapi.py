@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from velikey.testing import export_openapi
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "axis-openapi.json"
@@ -76,3 +78,13 @@ def test_the_regeneration_command_writes_the_checked_in_bytes(tmp_path: Path) ->
     target = tmp_path / "axis-openapi.json"
     assert main([str(target)]) == 0
     assert target.read_bytes() == SCHEMA.read_bytes()
+
+
+def test_the_document_does_not_take_python_s_reason_phrases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.13 renamed 422 "Unprocessable Content" (and 413, 416): the checked-in file must not change with it."""
+    import http.client
+
+    renamed = {**http.client.responses, 413: "Content Too Large", 422: "Unprocessable Content", 400: "Changed",
+               401: "Changed", 403: "Changed", 404: "Changed", 409: "Changed"}
+    monkeypatch.setattr(http.client, "responses", renamed)
+    assert json.dumps(export_openapi(), indent=2, sort_keys=True) + "\n" == SCHEMA.read_text(encoding="utf-8")

@@ -21,8 +21,8 @@ from fastapi import APIRouter, Form, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from ._config import ServerConfig
-from ._models import CsrfResponse, ErrorResponse, LoginResponse, TokenResponse
-from ._responses import AsciiJSONResponse
+from ._models import CsrfResponse, LoginResponse, TokenResponse
+from ._responses import AsciiJSONResponse, error_responses
 from ._state import ApiError, Tenant
 
 __all__ = ["CSRF_COOKIE", "SESSION_COOKIE", "TOKEN_PATH", "csrf_token", "require_auth", "router"]
@@ -90,7 +90,7 @@ _FORM_FIELD = Form(min_length=1, max_length=1024)
 @router.post(
     "/api/auth/callback/credentials",
     response_model=LoginResponse,
-    responses={status: {"model": ErrorResponse} for status in (400, 401, 403, 422)},
+    responses=error_responses(400, 401, 403, 422),
 )
 async def post_credentials(
     request: Request,
@@ -122,7 +122,7 @@ _CLIENT_FIELD = Form(min_length=1, max_length=1024)
 @router.post(
     TOKEN_PATH,
     response_model=TokenResponse,
-    responses={status: {"model": ErrorResponse} for status in (400, 401, 422)},
+    responses=error_responses(400, 401, 422),
 )
 async def post_token(
     request: Request,

@@ -17,9 +17,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from ._models import ErrorResponse
 from ._state import ApiError
 
-__all__ = ["AsciiJSONResponse", "install_error_handlers"]
+__all__ = ["AsciiJSONResponse", "error_responses", "install_error_handlers"]
+
+# Each documented error status with its description pinned: FastAPI fills in Python's own reason
+# phrase otherwise, and Python 3.13 renamed 422 to "Unprocessable Content", so the OpenAPI document
+# drifted with the interpreter. These are the phrases of 3.10-3.12 (RFC 7231/4918 wording).
+_DESCRIPTIONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+                 422: "Unprocessable Entity"}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route for its error statuses: the error shape, and a fixed description."""
+    return {status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]} for status in statuses}
 
 
 class AsciiJSONResponse(JSONResponse):

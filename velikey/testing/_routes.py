@@ -21,7 +21,6 @@ from ._models import (
     AlertsResponse,
     ApplyRequest,
     ApplyResponse,
-    ErrorResponse,
     HealthResponse,
     IngestEcho,
     PlanRequest,
@@ -32,6 +31,7 @@ from ._models import (
     TelemetryResponse,
     UsageResponse,
 )
+from ._responses import error_responses as _errors
 from ._state import REPLAYED, Tenant
 
 __all__ = ["PAYLOAD_PATH", "STATE_PATH", "router"]
@@ -56,10 +56,6 @@ IdempotencyKey = Annotated[
         "(and counted as unkeyed in /__ref/state).",
     ),
 ]
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse} for status in statuses}
 
 
 _AUTHED: dict[str, Any] = {"dependencies": [Depends(require_auth)]}
