@@ -87,6 +87,37 @@ def _progress(scenario: str, step: StepResult) -> None:
     click.echo(f"  {scenario}/{step.id}: {step.outcome} ({step.reason_code})", err=True)
 
 
+def _ci_output(report: RunReport) -> None:
+    """In GitHub Actions: an ``::error`` annotation per failed or blocked step, SUMMARY.md in the job summary."""
+    from runner.report.github import annotations, append_step_summary
+
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in annotations(report.summary):
+            click.echo(line)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        try:
+            append_step_summary(Path(step_summary), (report.out_dir / "SUMMARY.md").read_text(encoding="utf-8"))
+        except OSError as exc:  # the receipts are written; a CI convenience failing must not change the verdict
+            click.echo(f"warning: GITHUB_STEP_SUMMARY: cannot append SUMMARY.md: {exc.strerror or exc}", err=True)
+
+
+def _signing_key(path: Path | None) -> bytes | None:
+    """``--sign-key``'s PEM, checked to be an Ed25519 private key before anything runs (else exit 2)."""
+    if path is None:
+        return None
+    from runner.attest.dsse import KeyFormatError, private_key
+
+    try:
+        pem = path.read_bytes()
+        private_key(pem)
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: {exc.strerror or exc}", param_hint="--sign-key") from None
+    except KeyFormatError as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--sign-key") from None
+    return pem
+
+
 def _execute(config: RunConfig) -> None:
     try:
         report = run(replace(config, progress=_progress))
@@ -96,6 +127,7 @@ def _execute(config: RunConfig) -> None:
         sys.exit(exits.INVALID)
     except KeyboardInterrupt:
         exit_interrupted()
+    _ci_output(report)
     click.echo(_verdict(report))
     sys.exit(report.exit_code)
 
@@ -138,10 +170,14 @@ def cli() -> None:
 @click.option("--deadline", type=click.FloatRange(0.1, 86400), help="Seconds the whole run may take; then `timeout`.")
 @click.option("--insecure-skip-tls-verify", is_flag=True,
               help="Turn TLS verification off (controlled diagnostics only; recorded in the manifest).")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write junit.xml (a receipt in the run directory) and copy it to this file.")
+@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Ed25519 private key (PEM) that signs attestation.json into attestation.dsse.json.")
 def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | None, embedded: bool,
                 base_url: str | None, payload_url: str | None, policy_id: str | None, rollback_token: str | None,
                 confirm: bool, concurrency: int, request_timeout: float, deadline: float | None,
-                insecure_skip_tls_verify: bool) -> None:
+                insecure_skip_tls_verify: bool, junit: Path | None, sign_key: Path | None) -> None:
     """Run scenarios (PATHS: files or folders, default scenarios/) and write receipts.
 
     \b
@@ -162,7 +198,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
         paths=chosen, mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
         verify_tls=not insecure_skip_tls_verify, env=dict(os.environ),
-        rerun=_rerun(chosen, flags, confirm, embedded),
+        rerun=_rerun(chosen, flags, confirm, embedded), junit=junit, sign_key=_signing_key(sign_key),
     ))
 
 
@@ -190,16 +226,49 @@ def validate_command(run_dir: Path) -> None:
     click.echo(f"valid: {run_dir}")
 
 
+@cli.command("verify")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--key", "key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Ed25519 public key (PEM): attestation.dsse.json must be signed by it.")
+def verify_command(run_dir: Path, key: Path | None) -> None:
+    """Validate RUN_DIR and check its attestation (and with --key its signature), offline (exit 1 on any problem)."""
+    from runner.attest.dsse import KeyFormatError
+    from runner.attest.verify import verify_run_dir
+
+    try:
+        problems = verify_run_dir(run_dir, key.read_bytes() if key is not None else None)
+    except OSError as exc:
+        raise click.BadParameter(f"{key}: {exc.strerror or exc}", param_hint="--key") from None
+    except KeyFormatError as exc:
+        raise click.BadParameter(f"{key}: {exc}", param_hint="--key") from None
+    for problem in problems:
+        click.echo(f"invalid: {problem}", err=True)
+    if problems:
+        sys.exit(exits.FAIL)
+    if key is not None:
+        signed = "signed by the given key"
+    elif (run_dir / "attestation.dsse.json").exists():
+        signed = "signature not checked: no --key given"
+    else:
+        signed = "unsigned"
+    click.echo(f"verified: {run_dir}; {signed}")
+
+
 @cli.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def lint_command(paths: tuple[Path, ...]) -> None:
     """Check scenario files (default scenarios/); each error as file:line: field: message (exit 2)."""
-    from runner.scenario.lint import lint
+    from runner.scenario.lint import lint_errors
 
     chosen = list(paths or _default_paths())
-    problems = lint(chosen)
+    problems = lint_errors(chosen)
     for problem in problems:
-        click.echo(problem, err=True)
+        click.echo(str(problem), err=True)
+    if problems and os.environ.get("GITHUB_ACTIONS") == "true":
+        from runner.report.github import lint_annotations
+
+        for line in lint_annotations(problems):
+            click.echo(line)
     if problems:
         sys.exit(exits.INVALID)
     click.echo(f"ok: {', '.join(p.as_posix() for p in chosen)}")

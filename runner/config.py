@@ -46,6 +46,10 @@ class RunConfig:
     receipts_root: Path = Path("receipts")
     max_retries: int = 3
     progress: Progress | None = None
+    # Where to copy junit.xml (``--junit``); None: the run directory holds no junit.xml.
+    junit: Path | None = None
+    # The Ed25519 PEM private key that signs attestation.json (``--sign-key``), checked by the CLI.
+    sign_key: bytes | None = field(default=None, repr=False)
 
     @property
     def live(self) -> bool:

@@ -106,6 +106,20 @@ manual_required() {
   cat > "$tmp/SUMMARY.json" <<JSON
 {
   "counts": $counts,
+  "facts": {
+    "auth_source": null,
+    "confirm": false,
+    "run_nonce_source": null,
+    "tenant": null,
+    "transport": {
+      "verify_tls": true
+    },
+    "versions": {
+      "python": "unknown $found",
+      "sdk": "velikey unknown",
+      "tool": "velikey-e2e unknown"
+    }
+  },
   "mode": "$label",
   "readiness": {
     "missing_inputs": [],
@@ -180,6 +194,14 @@ JSON
 - Run: \`$run_id\`
 - Counts: passed 0, failed 0, blocked 0, skipped 0, planned 0
 - Reason codes: \`python_runtime_unsupported\`
+
+## Where and how it ran
+
+- Tenant: not given
+- Auth source: none
+- TLS and proxy: \`verify_tls\`: \`true\`
+- Effects: no \`--confirm\`: applies and rollbacks that are not dry runs are blocked
+- Versions: velikey-e2e unknown, SDK velikey unknown, unknown $found
 $readiness
 ## What to do
 
