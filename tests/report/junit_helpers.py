@@ -10,7 +10,7 @@ import xmlschema
 from junitparser import Attr, IntAttr, JUnitXml
 
 XSD = Path(__file__).with_name("junit-10.xsd")
-# The shipped XSD is pytest's copy of the Jenkins xunit-plugin junit-10.xsd; the plugin's current
+# The shipped XSD is pytest's copy of the Jenkins xunit-plugin junit-10.xsd; the plugin's later
 # junit-10.xsd also declares optional `file` and `line` on <testcase>, as GitLab reads them. Add those two.
 _TESTCASE_NAME = '<xs:attribute name="name" type="xs:string" use="required"/>\n            <xs:attribute name="time"'
 _FILE_LINE = (
