@@ -17,7 +17,6 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from runner.attest.dsse import dsse_sign
 from runner.canonical import dumps, jcs
 from runner.receipts.validate import ATTESTATION_FILE, ENVELOPE_FILE, FIXED_FILES, document_problems
 
@@ -94,6 +93,9 @@ def attestation_files(
     document = statement(files, summary, scenario_files)
     out = {ATTESTATION_FILE: document}
     if private_key_pem is not None:
+        # Only a signed run pays for loading cryptography (tens of milliseconds at start-up).
+        from runner.attest.dsse import dsse_sign
+
         out[ENVELOPE_FILE] = dsse_sign(jcs(document), private_key_pem)
     for name, doc in out.items():
         problems = schema_problems(name, doc)
