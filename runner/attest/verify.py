@@ -1,10 +1,10 @@
 """``velikey-e2e verify``: a run directory is intact, means what it says, and was signed by the given key.
 
-Everything ``validate`` checks (schemas, canonical bytes, result-receipt digests, meaning), plus the
-attestation: its subject re-hashed against the files on disk, its predicate recomputed from
-SUMMARY.json and run-manifest.json, and with a public key the DSSE signature over it. Offline, and
-problems are data, one line each naming the file, like ``validate_run_dir``.
-"""
+Everything ``validate`` checks (schemas, canonical bytes, result-receipt digests, meaning), that
+junit.xml is the rendering of SUMMARY.json, and the attestation: its subject re-hashed against the
+files on disk, its predicate recomputed from SUMMARY.json and run-manifest.json, and with a public
+key the DSSE signature over it. Offline, and problems are data, one line each naming the file, like
+``validate_run_dir``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from runner.attest.dsse import decoded_payload, dsse_verify, public_key
 from runner.attest.statement import ATTESTATION_FILE, ENVELOPE_FILE, NOT_SUBJECT, schema_problems, statement
 from runner.canonical import CanonicalJSONError, dumps, jcs
 from runner.receipts.validate import validate_run_dir
+from runner.report.junit import JUNIT_FILE, junit_xml
 
 __all__ = ["verify_run_dir"]
 
@@ -85,6 +86,17 @@ def _statement_problems(doc: Mapping[str, Any], raws: Mapping[str, bytes]) -> li
     return problems
 
 
+def _junit_problems(raws: Mapping[str, bytes]) -> list[str]:
+    """junit.xml, when present, must be the rendering of SUMMARY.json, as SUMMARY.md must (validate checks that one)."""
+    if JUNIT_FILE not in raws:
+        return []
+    try:
+        rendered = junit_xml(_load(raws["SUMMARY.json"]))
+    except (KeyError, TypeError, AttributeError, UnicodeDecodeError, ValueError):
+        return []  # validate_run_dir already names what is wrong with SUMMARY.json
+    return [] if rendered == raws[JUNIT_FILE] else [f"{JUNIT_FILE}: is not the rendering of SUMMARY.json"]
+
+
 def _envelope_problems(envelope: Mapping[str, Any], attestation: Any | None, key: Ed25519PublicKey | None) -> list[str]:
     payload = decoded_payload(envelope)
     if payload is None:
@@ -117,6 +129,7 @@ def verify_run_dir(path: Path, public_key_pem: bytes | None = None) -> list[str]
     if not root.is_dir():
         return problems
     raws = _receipt_bytes(root)
+    problems += _junit_problems(raws)
     attestation = None
     if ATTESTATION_FILE not in raws:
         problems.append(f"{ATTESTATION_FILE}: missing")
