@@ -69,6 +69,37 @@ def _progress(scenario: str, step: StepResult) -> None:
     click.echo(f"  {scenario}/{step.id}: {step.outcome} ({step.reason_code})", err=True)
 
 
+def _ci_output(report: RunReport) -> None:
+    """In GitHub Actions: an ``::error`` annotation per failed or blocked step, SUMMARY.md in the job summary."""
+    from runner.report.github import annotations, append_step_summary
+
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in annotations(report.summary):
+            click.echo(line)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        try:
+            append_step_summary(Path(step_summary), (report.out_dir / "SUMMARY.md").read_text(encoding="utf-8"))
+        except OSError as exc:  # the receipts are written; a CI convenience failing must not change the verdict
+            click.echo(f"warning: GITHUB_STEP_SUMMARY: cannot append SUMMARY.md: {exc.strerror or exc}", err=True)
+
+
+def _signing_key(path: Path | None) -> bytes | None:
+    """``--sign-key``'s PEM, checked to be an Ed25519 private key before anything runs (else exit 2)."""
+    if path is None:
+        return None
+    from runner.attest.dsse import KeyFormatError, private_key
+
+    try:
+        pem = path.read_bytes()
+        private_key(pem)
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: {exc.strerror or exc}", param_hint="--sign-key") from None
+    except KeyFormatError as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--sign-key") from None
+    return pem
+
+
 def _execute(config: RunConfig, verbosity: int = 0) -> None:
     """Run and exit with the run's code; ``verbosity`` -1 prints the verdict line only, 1 each request too."""
     # Imported here: the pipeline loads the SDK, the engine and the receipts (jsonschema), which
@@ -87,6 +118,7 @@ def _execute(config: RunConfig, verbosity: int = 0) -> None:
         sys.exit(exits.NOT_WRITTEN)
     except KeyboardInterrupt:
         exit_interrupted()
+    _ci_output(report)
     verdict = _verdict(report)
     click.echo(verdict.split("\n", 1)[0] if verbosity < 0 else verdict)
     sys.exit(report.exit_code)
@@ -199,13 +231,18 @@ def cli() -> None:
               help="Retries of a retryable request (429, 5xx, network) before its step fails.")
 @click.option("--shard", metavar="K/N", callback=_parse_shard,
               help="Run shard K of N (scenario ids sorted, dealt round robin); join the shards with `merge`.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write junit.xml (a receipt in the run directory) and copy it to this file.")
+@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Ed25519 private key (PEM) that signs attestation.json into attestation.dsse.json.")
 @_QUIET
 @_VERBOSE
 def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | None, embedded: bool,
                 base_url: str | None, payload_url: str | None, policy_id: str | None, rollback_token: str | None,
                 confirm: bool, concurrency: int, request_timeout: float, deadline: float | None,
                 insecure_skip_tls_verify: bool, allow_insecure_http: bool, ca_bundle: Path | None,
-                run_id: str | None, max_retries: int, shard: Any, quiet: bool, verbose: bool) -> None:
+                run_id: str | None, max_retries: int, shard: Any, junit: Path | None, sign_key: Path | None,
+                quiet: bool, verbose: bool) -> None:
     """Run scenarios (PATHS: files or folders, default scenarios/) and write receipts.
 
     \b
@@ -234,6 +271,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
         verify_tls=not insecure_skip_tls_verify, allow_insecure_http=allow_insecure_http, ca_bundle=ca_bundle,
         env=dict(os.environ), run_id=run_id, max_retries=max_retries, shard=shard,
+        junit=junit, sign_key=_signing_key(sign_key),
     ), verbosity)
 
 
@@ -312,6 +350,34 @@ def validate_command(run_dir: Path, as_json: bool) -> None:
     click.echo(f"valid: {run_dir}")
 
 
+@cli.command("verify")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--key", "key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Ed25519 public key (PEM): attestation.dsse.json must be signed by it.")
+def verify_command(run_dir: Path, key: Path | None) -> None:
+    """Validate RUN_DIR and check its attestation (and with --key its signature), offline (exit 1 on any problem)."""
+    from runner.attest.dsse import KeyFormatError
+    from runner.attest.verify import verify_run_dir
+
+    try:
+        problems = verify_run_dir(run_dir, key.read_bytes() if key is not None else None)
+    except OSError as exc:
+        raise click.BadParameter(f"{key}: {exc.strerror or exc}", param_hint="--key") from None
+    except KeyFormatError as exc:
+        raise click.BadParameter(f"{key}: {exc}", param_hint="--key") from None
+    for problem in problems:
+        click.echo(f"invalid: {problem}", err=True)
+    if problems:
+        sys.exit(exits.FAIL)
+    if key is not None:
+        signed = "signed by the given key"
+    elif (run_dir / "attestation.dsse.json").exists():
+        signed = "signature not checked: no --key given"
+    else:
+        signed = "unsigned"
+    click.echo(f"verified: {run_dir}; {signed}")
+
+
 @cli.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
@@ -336,6 +402,11 @@ def lint_command(paths: tuple[Path, ...], fmt: str) -> None:
     else:
         for error in errors:
             click.echo(str(error), err=True)
+        if errors and os.environ.get("GITHUB_ACTIONS") == "true":  # the job's log shows them on the file too
+            from runner.report.github import lint_annotations
+
+            for line in lint_annotations(errors):
+                click.echo(line)
     if errors:
         sys.exit(exits.INVALID)
     if fmt != "json":

@@ -58,6 +58,10 @@ class RunConfig:
     progress: Progress | None = None
     # ``--run-id``: the run nonce, and the run id verbatim (``runner.ids``); None lets preflight choose.
     run_id: str | None = None
+    # Where to copy junit.xml (``--junit``); None: the run directory holds no junit.xml.
+    junit: Path | None = None
+    # The Ed25519 PEM private key that signs attestation.json (``--sign-key``), checked by the CLI.
+    sign_key: bytes | None = field(default=None, repr=False)
 
     @property
     def live(self) -> bool:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runner.attest.statement import attestation_files
 from runner.config import InputError, ReceiptsNotWritten, RunConfig
 from runner.control import Control, handlers_restored
 from runner.engine.execute import Engine, blocked_result
@@ -25,6 +26,7 @@ from runner.preflight import Embedded, check, embedded_server, preflight
 from runner.receipts.assemble import build_receipt_set
 from runner.receipts.outdir import OutDirError, check_out_dir, claim_out_dir
 from runner.receipts.write import ReceiptWriteError, write_receipt_set
+from runner.report.junit import JUNIT_FILE, copy_junit, junit_xml
 from runner.scenario.load import Planned, load_scenarios
 
 __all__ = ["InputError", "ReceiptsNotWritten", "RunConfig", "RunReport", "run"]
@@ -73,11 +75,16 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
                            else next(ran) for k, p in mine]
             finally:
                 await pre.close()
-            docs = collect(config, pre, results, started_at=started_at, started=started)
+            docs = collect(config, pre, results, started_at=started_at, started=started, planned=planned)
+            rendered = {JUNIT_FILE: junit_xml(docs.summary)} if config.junit else {}
             files = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
-                                      blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code)
+                                      blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code,
+                                      rendered=rendered)
+            files |= attestation_files(files, docs.summary, docs.manifest["scenarios"], config.sign_key)
             try:
                 write_receipt_set(out_dir, files, claim=claim)
+                if config.junit:
+                    copy_junit(files[JUNIT_FILE], config.junit)
             except ReceiptWriteError as exc:
                 raise ReceiptsNotWritten(f"{exc}; {traffic_line(results)}") from None
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)

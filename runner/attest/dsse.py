@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = [
-    "PAYLOAD_TYPE", "KeyFormatError", "decoded_payload", "dsse_sign", "dsse_verify", "keyid", "pae", "public_key",
+    "PAYLOAD_TYPE", "KeyFormatError", "decoded_payload", "dsse_sign", "dsse_verify", "keyid", "pae", "private_key",
+    "public_key",
 ]
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -42,7 +43,8 @@ def keyid(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def _private_key(pem: bytes) -> Ed25519PrivateKey:
+def private_key(pem: bytes) -> Ed25519PrivateKey:
+    """An unencrypted Ed25519 private key from PEM, or ``KeyFormatError`` (the CLI checks ``--sign-key`` with it)."""
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except TypeError as exc:  # cryptography's word for "this key is encrypted"
@@ -71,7 +73,7 @@ def _b64(data: bytes) -> str:
 
 def dsse_sign(statement_bytes: bytes, private_key_pem: bytes) -> dict[str, Any]:
     """The DSSE envelope of ``statement_bytes`` (the JCS bytes of the Statement), one Ed25519 signature."""
-    key = _private_key(private_key_pem)
+    key = private_key(private_key_pem)
     signature = key.sign(pae(PAYLOAD_TYPE, statement_bytes))
     return {
         "payloadType": PAYLOAD_TYPE,

@@ -3,24 +3,22 @@
 Its subject is every receipt file but ``timings.json`` (volatile) and the attestation files
 themselves, the result receipt included, so one signature over the Statement covers the whole set.
 The predicate restates the verdict per step (``<scenario>/<step>``) and names the scenario files
-that produced it, with their digests, as ``configuration``. It is a pure function of the receipt
-bytes and the summary: no clock, no host, so it is byte-identical for identical runs.
+that produced it, with their digests, as ``configuration``. The predicate's ``result`` is the
+spec's ``pass`` or ``fail``, and ``pass`` means every test passed, so only a ``pass`` run says
+``pass``: a manual-required run or a dry-run's ``planned`` is ``fail`` to a policy that reads the
+predicate (the exact verdict is in the result receipt, which the subject covers). Blocked steps
+(manual action needed) are ``warnedTests``. It is a pure function of the receipt bytes and the
+summary: no clock, no host, so it is byte-identical for identical runs.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-
-from runner._resources import schemas_dir
-from runner.attest.dsse import dsse_sign
 from runner.canonical import dumps, jcs
+from runner.receipts.validate import ATTESTATION_FILE, ENVELOPE_FILE, FIXED_FILES, document_problems
 
 __all__ = [
     "ATTESTATION_FILE",
@@ -35,8 +33,6 @@ __all__ = [
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://in-toto.io/attestation/test-result/v0.1"
-ATTESTATION_FILE = "attestation.json"
-ENVELOPE_FILE = "attestation.dsse.json"
 NOT_SUBJECT = frozenset({"timings.json", ATTESTATION_FILE, ENVELOPE_FILE})
 _TESTS = {"passed": "passedTests", "blocked": "warnedTests", "failed": "failedTests"}
 
@@ -72,27 +68,16 @@ def statement(
         ],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
-            "result": summary["result"],
+            "result": "pass" if summary["result"] == "pass" else "fail",
             "configuration": [_descriptor(name, digest) for name, digest in sorted(configuration.items())],
             **tests,
         },
     }
 
 
-@functools.cache
-def _validators() -> Mapping[str, Draft202012Validator]:
-    schema = json.loads((schemas_dir() / "attestation.schema.json").read_text(encoding="utf-8"))
-    envelope = {"$ref": f"{schema['$id']}#/$defs/dsse_envelope"}
-    registry: Registry[Any] = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
-    return {
-        ATTESTATION_FILE: Draft202012Validator(schema),
-        ENVELOPE_FILE: Draft202012Validator(envelope, registry=registry),
-    }
-
-
 def schema_problems(name: str, document: Any) -> list[str]:
     """``<json path>: <message>`` for each way ``document`` breaks the schema of ``name`` (an attestation file)."""
-    return sorted({f"{e.json_path}: {e.message}" for e in _validators()[name].iter_errors(document)})
+    return [f"{path}: {message}" for path, message in document_problems(FIXED_FILES[name], document)]
 
 
 def attestation_files(
@@ -108,6 +93,9 @@ def attestation_files(
     document = statement(files, summary, scenario_files)
     out = {ATTESTATION_FILE: document}
     if private_key_pem is not None:
+        # Only a signed run pays for loading cryptography (tens of milliseconds at start-up).
+        from runner.attest.dsse import dsse_sign
+
         out[ENVELOPE_FILE] = dsse_sign(jcs(document), private_key_pem)
     for name, doc in out.items():
         problems = schema_problems(name, doc)

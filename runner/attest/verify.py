@@ -1,10 +1,10 @@
 """``velikey-e2e verify``: a run directory is intact, means what it says, and was signed by the given key.
 
-Everything ``validate`` checks (schemas, canonical bytes, result-receipt digests, meaning), plus the
-attestation: its subject re-hashed against the files on disk, its predicate recomputed from
-SUMMARY.json and run-manifest.json, and with a public key the DSSE signature over it. Offline, and
-problems are data, one line each naming the file, like ``validate_run_dir``.
-"""
+Everything ``validate`` checks (schemas, canonical bytes, result-receipt digests, meaning), that
+junit.xml is the rendering of SUMMARY.json, and the attestation: its subject re-hashed against the
+files on disk, its predicate recomputed from SUMMARY.json and run-manifest.json, and with a public
+key the DSSE signature over it. Offline, and problems are data, one line each naming the file, like
+``validate_run_dir``."""
 
 from __future__ import annotations
 
@@ -20,39 +20,29 @@ from runner.attest.dsse import decoded_payload, dsse_verify, public_key
 from runner.attest.statement import ATTESTATION_FILE, ENVELOPE_FILE, NOT_SUBJECT, schema_problems, statement
 from runner.canonical import CanonicalJSONError, dumps, jcs
 from runner.receipts.validate import validate_run_dir
+from runner.report.junit import JUNIT_FILE, junit_xml
 
 __all__ = ["verify_run_dir"]
 
-_ATTESTATION_FILES = (ATTESTATION_FILE, ENVELOPE_FILE)
-
 
 def _load(raw: bytes) -> Any:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        if len({key for key, _ in pairs}) != len(pairs):
-            raise ValueError("duplicate key")
-        return dict(pairs)
-
-    return json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
+    return json.loads(raw.decode("utf-8"))
 
 
-def _document(name: str, raws: Mapping[str, bytes], problems: list[str]) -> Any | None:
-    """A schema-valid, canonical attestation file's document, or None with the problems added."""
+def _valid_document(name: str, raws: Mapping[str, bytes]) -> Any | None:
+    """The document of attestation file ``name`` when validate found it well formed, else None.
+
+    ``validate_run_dir`` already names every way it is not (JSON, schema, canonical bytes).
+    """
     try:
         doc = _load(raws[name])
-    except (UnicodeDecodeError, ValueError) as exc:
-        problems.append(f"{name}: not valid JSON: {exc}")
-        return None
-    errors = schema_problems(name, doc)
-    problems.extend(f"{name}: {error}" for error in errors)
-    if errors:
+    except (UnicodeDecodeError, ValueError):
         return None
     try:
         canonical = dumps(doc) == raws[name]
     except CanonicalJSONError:
         canonical = False
-    if not canonical:
-        problems.append(f"{name}: not canonical JSON (sorted keys, 2-space indent, one trailing newline)")
-    return doc
+    return doc if canonical and not schema_problems(name, doc) else None
 
 
 def _subject_problems(subject: list[dict[str, Any]], raws: Mapping[str, bytes]) -> list[str]:
@@ -96,6 +86,17 @@ def _statement_problems(doc: Mapping[str, Any], raws: Mapping[str, bytes]) -> li
     return problems
 
 
+def _junit_problems(raws: Mapping[str, bytes]) -> list[str]:
+    """junit.xml, when present, must be the rendering of SUMMARY.json, as SUMMARY.md must (validate checks that one)."""
+    if JUNIT_FILE not in raws:
+        return []
+    try:
+        rendered = junit_xml(_load(raws["SUMMARY.json"]))
+    except (KeyError, TypeError, AttributeError, UnicodeDecodeError, ValueError):
+        return []  # validate_run_dir already names what is wrong with SUMMARY.json
+    return [] if rendered == raws[JUNIT_FILE] else [f"{JUNIT_FILE}: is not the rendering of SUMMARY.json"]
+
+
 def _envelope_problems(envelope: Mapping[str, Any], attestation: Any | None, key: Ed25519PublicKey | None) -> list[str]:
     payload = decoded_payload(envelope)
     if payload is None:
@@ -124,20 +125,20 @@ def verify_run_dir(path: Path, public_key_pem: bytes | None = None) -> list[str]
     """
     key = public_key(public_key_pem) if public_key_pem is not None else None
     root = Path(path)
-    # validate_run_dir does not know the attestation files yet (stray, unlisted): they are checked here.
-    problems = [p for p in validate_run_dir(root) if not p.startswith(tuple(f"{n}:" for n in _ATTESTATION_FILES))]
+    problems = validate_run_dir(root)
     if not root.is_dir():
         return problems
     raws = _receipt_bytes(root)
+    problems += _junit_problems(raws)
     attestation = None
     if ATTESTATION_FILE not in raws:
         problems.append(f"{ATTESTATION_FILE}: missing")
     else:
-        attestation = _document(ATTESTATION_FILE, raws, problems)
+        attestation = _valid_document(ATTESTATION_FILE, raws)
         if attestation is not None:
             problems += _statement_problems(attestation, raws)
     if ENVELOPE_FILE in raws:
-        envelope = _document(ENVELOPE_FILE, raws, problems)
+        envelope = _valid_document(ENVELOPE_FILE, raws)
         if envelope is not None:
             problems += _envelope_problems(envelope, attestation, key)
     elif key is not None:

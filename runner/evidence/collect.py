@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -25,8 +25,11 @@ from runner.engine.results import ScenarioResult, StepResult
 from runner.inputs import INPUTS
 from runner.preflight import Preflight
 from runner.reasons import CATALOG
-from velikey.operations import EFFECTFUL
+from runner.scenario.load import Planned
+from runner.scenario.model import AnyStep, CallStep
+from velikey.operations import EFFECTFUL, OPERATIONS
 
+from .facts import run_facts
 from .redact import SECRET_KEY, Redactor
 from .rerun import rerun_command
 from .views import (
@@ -49,12 +52,38 @@ __all__ = [
     "exit_code",
     "manifest_document",
     "result_of",
+    "step_sources",
     "summary_document",
     "timings_document",
     "traffic_line",
 ]
 
 OUTCOMES = ("passed", "failed", "blocked", "skipped", "planned")
+
+
+@dataclass(frozen=True)
+class StepSource:
+    """What the scenario file says about a step that its result does not: where it is, whether it is a dry run."""
+
+    line: int | None = None
+    server_dry_run: bool = False
+
+
+def _server_dry_run(step: AnyStep) -> bool:
+    """A call whose operation takes ``dry_run`` and gets (or defaults to) a literal true: the server only plans."""
+    if not isinstance(step, CallStep) or step.call not in OPERATIONS:
+        return False
+    param = OPERATIONS[step.call].param("dry_run")
+    return param is not None and step.with_.get("dry_run", param.default) is True
+
+
+def step_sources(planned: Sequence[Planned]) -> dict[tuple[str, str], StepSource]:
+    """(scenario id, step id) → the step's line and dry-run flag, for every step and cleanup step."""
+    return {
+        (p.scenario.id, step.id): StepSource(step.source.line if step.source else None, _server_dry_run(step))
+        for p in planned
+        for step in (*p.scenario.steps, *p.scenario.cleanup)
+    }
 
 
 def evidence_path(scenario: str, step: str) -> str:
@@ -79,12 +108,14 @@ def exit_code(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = 
     return exits.FOR_RESULT[result_of(scenarios, extra_codes, mode)]
 
 
-def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor) -> dict[str, Any]:
+def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor, source: StepSource) -> dict[str, Any]:
     requests = [request_view(r, redactor) for r in step.requests]
     last = step.exchanges[-1].exchange if step.exchanges else None
     return {
         "id": step.id,
+        "line": source.line,
         "kind": step.kind,
+        "server_dry_run": source.server_dry_run,
         "call": step.call,
         "outcome": step.outcome,
         "reason_code": step.reason_code,
@@ -109,9 +140,13 @@ def summary_document(
     scenarios: Sequence[ScenarioResult],
     missing_inputs: Sequence[str],
     redactor: Redactor,
+    facts: Mapping[str, Any],
     extra_codes: Sequence[str] = (),
+    sources: Mapping[tuple[str, str], StepSource] | None = None,
 ) -> dict[str, Any]:
+    """SUMMARY.json; ``facts`` are ``run_facts`` of the run's manifest, ``sources`` from ``step_sources``."""
     live = mode == "live"
+    known = sources or {}
     steps = [step for s in scenarios for step in s.all_steps]
     counts = {outcome: sum(1 for step in steps if step.outcome == outcome) for outcome in OUTCOMES}
     codes = sorted({step.reason_code for step in steps} | set(extra_codes))
@@ -124,6 +159,7 @@ def summary_document(
         "counts": counts,
         "reason_codes": codes,
         "readiness": {"ready": not missing_inputs, "missing_inputs": sorted(missing_inputs)},
+        "facts": dict(facts),
         "scenarios": [
             {
                 "id": s.id,
@@ -131,8 +167,10 @@ def summary_document(
                 "file": s.file,
                 "outcome": s.outcome[0],
                 "reason_code": s.outcome[1],
-                "steps": [_step(s.id, step, live, redactor) for step in s.steps],
-                "cleanup": [_step(s.id, step, live, redactor) for step in s.cleanup],
+                "steps": [_step(s.id, step, live, redactor, known.get((s.id, step.id), StepSource()))
+                          for step in s.steps],
+                "cleanup": [_step(s.id, step, live, redactor, known.get((s.id, step.id), StepSource()))
+                            for step in s.cleanup],
             }
             for s in scenarios
         ],
@@ -254,10 +292,11 @@ def _iso(moment: datetime) -> str:
 
 
 def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult], *, started_at: datetime,
-            started: float) -> Documents:
+            started: float, planned: Sequence[Planned] = ()) -> Documents:
     """The run's documents, every value redacted by one redactor built from preflight's secrets and URLs.
 
-    ``started_at`` (wall clock) and ``started`` (``time.monotonic``) mark the run's start, for timings only.
+    ``started_at`` (wall clock) and ``started`` (``time.monotonic``) mark the run's start, for timings only;
+    ``planned`` (the loaded scenarios) gives each step its line.
     """
     # A value the run saved under a secret's name (a rollback token from an apply) is a secret from then on.
     saved = [str(v) for s in results for step in s.all_steps for k, v in step.saved.items() if SECRET_KEY.search(k)]
@@ -267,8 +306,10 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
     # A step that found no session (its scenario declared none, ``needs: []``) names the input all the same.
     no_session = "auth_missing" in blocked and not pre.shown.get("session", {}).get("provided")
     missing = sorted({*pre.missing, *(["session"] if no_session else [])})
+    manifest = manifest_document(config, pre)
     summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=missing,
-                               redactor=redactor, extra_codes=codes)
+                               redactor=redactor, facts=run_facts(manifest), extra_codes=codes,
+                               sources=step_sources(planned))
     blocker = None
     if summary["result"] == "manual-required":
         blocker = blocker_document(run_id=run_id, missing=missing, codes=[*codes, *blocked],
@@ -280,7 +321,7 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
     )
     return Documents(
         summary=summary,
-        manifest=manifest_document(config, pre),
+        manifest=manifest,
         timings=timings,
         blocker=blocker,
         evidence=evidence_documents(run_id, results, redactor) if config.live else {},

@@ -15,6 +15,7 @@ from typing import Any
 from runner.canonical import sha256_tag
 from runner.receipts.render import render_markdown
 from runner.receipts.validate import (
+    OTHER_FILES,
     RESULT_FILE,
     SUMMARY_MD,
     TIMINGS_FILE,
@@ -54,8 +55,12 @@ def build_receipt_set(
     blocker: dict[str, Any] | None,
     evidence: Mapping[str, dict[str, Any]],
     exit_code: int,
+    rendered: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
     """Validate the documents and return relative path → bytes for the whole run directory.
+
+    ``rendered`` holds other views of the summary made above this stage (``junit.xml``): receipts
+    the result receipt digests like every other file.
 
     ``evidence`` is keyed by relative path (``evidence/<scenario>/<step>.json``), the same
     string the summary step's ``evidence`` field holds. Raises ``ReceiptSchemaError`` for a
@@ -72,6 +77,10 @@ def build_receipt_set(
     files: dict[str, bytes] = {name: _validated(name, doc) for name, doc in sorted(docs.items())}
     timings_bytes = validate_document("timings", timings)
     files[SUMMARY_MD] = render_markdown(summary).encode("utf-8")
+    for name, data in (rendered or {}).items():
+        if name not in OTHER_FILES or name in files:
+            raise ReceiptSetError(f"{name!r} is not a rendered receipt file")
+        files[name] = data
     result = result_document(summary, exit_code, files)
     result_bytes = _validated(RESULT_FILE, result)
 

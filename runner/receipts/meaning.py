@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from runner.engine.expect import holds
+from runner.evidence.facts import run_facts
 from runner.evidence.views import CAPPED_VALUE
 from runner.reasons import CATALOG
 from runner.receipts.render import render_markdown
@@ -278,4 +279,7 @@ def meaning_problems(docs: Mapping[str, Any], raws: Mapping[str, bytes]) -> list
         problems.append("SUMMARY.md: is not the rendering of SUMMARY.json (edited, or rendered from another summary)")
     problems += _evidence_problems(summary, docs)
     problems += _listing_problems(summary, docs)
+    manifest = docs.get("run-manifest.json")
+    if manifest is not None and summary["facts"] != run_facts(manifest):
+        problems.append("SUMMARY.json: facts are not run-manifest.json's (tenant, auth, transport, versions)")
     return problems

@@ -9,6 +9,7 @@ an empty cell, and the output is a pure function of the summary: no dates, no pa
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,9 @@ __all__ = ["md_cell", "md_code", "render_markdown"]
 
 _COUNT_KEYS = ("passed", "failed", "blocked", "skipped", "planned")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
+_MAX_VALUE = 120
+# A step whose evidence is the server's stored answer to an earlier run, not a fresh one.
+_REPLAY_CODES = frozenset({"replayed_evidence"})
 
 
 def md_cell(value: object) -> str:
@@ -65,19 +69,64 @@ def _reason(code: str) -> Mapping[str, str]:
     return {"code": code, "category": reason.category, "meaning": reason.meaning, "remediation": reason.remediation}
 
 
+def _json(value: object) -> str:
+    """A recorded value as JSON in a code span, cut to one readable cell (the evidence file has it whole)."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return md_code(text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…")
+
+
+def _flat(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``a.b: value`` pairs of a nested mapping, in key order: any transport shape the manifest records."""
+    pairs: list[tuple[str, Any]] = []
+    for key in sorted(value):
+        if isinstance(value[key], Mapping):
+            pairs += _flat(value[key], f"{prefix}{key}.")
+        else:
+            pairs.append((prefix + key, value[key]))
+    return pairs
+
+
+def _checks(step: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Each check the step made, with what it expected and what it got: assertions, the probe, the metering."""
+    rows = [{"what": md_code(a["path"]), "op": a["op"], "expected": _json(a["expected"]), "actual": _json(a["actual"]),
+             "verdict": "passed" if a["passed"] else "failed"} for a in step["assertions"]]
+    probe, metering = step["probe"], step["metering"]
+    if probe is not None and step["outcome"] != "planned":
+        rows.append({"what": "echoed body", "op": "sha256", "expected": md_code(probe["sha256"]),
+                     "actual": md_code(probe["echo_sha256"] or "none"),
+                     "verdict": "passed" if probe["matched"] else "failed"})
+    if metering is not None and step["outcome"] != "planned":
+        rows.append({"what": md_code(metering["path"]), "op": "delta in",
+                     "expected": md_code(f"[{metering['expected_min']}, {metering['expected_max']}]"),
+                     "actual": md_code(metering["delta"] or "none"), "verdict": step["outcome"]})
+    return rows
+
+
+def _replayed(step: Mapping[str, Any]) -> bool:
+    return step["reason_code"] in _REPLAY_CODES or bool(step["probe"] and step["probe"]["replayed"])
+
+
 def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The template's input: the summary plus the catalog text for every failed or blocked step."""
+    """The template's input: the summary, its checks and flags per step, and the catalog text for what to fix."""
     todo = []
+    flags: dict[tuple[str, str], dict[str, Any]] = {}
     for scenario in summary["scenarios"]:
         for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
+            flags[scenario["id"], step["id"]] = {"replayed": _replayed(step), "checks": _checks(step)}
             if step["outcome"] in ("failed", "blocked"):
                 todo.append({"scenario": scenario["id"], "step": step, "reason": _reason(step["reason_code"])})
     replays = [f"{scenario['id']}/{step['id']}" for scenario in summary["scenarios"] for step in scenario["steps"]
                if step["response"] is not None and step["response"]["replayed"]]
     codes = ", ".join(md_code(code) for code in summary["reason_codes"])
     missing = ", ".join(md_code(name) for name in summary["readiness"]["missing_inputs"])
+    facts = summary["facts"]
     return {
         "summary": summary,
+        "facts": facts,
+        "transport": [(key, _json(value)) for key, value in _flat(facts["transport"])],
+        "flags": flags,
+        "checked": {s["id"]: any(flags[s["id"], step["id"]]["checks"] for step in [*s["steps"], *s.get("cleanup", ())])
+                    for s in summary["scenarios"]},
         "counts_text": ", ".join(f"{key} {summary['counts'][key]}" for key in _COUNT_KEYS),
         "codes_text": codes or "none",
         "missing_text": missing or "none",

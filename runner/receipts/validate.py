@@ -29,8 +29,12 @@ from runner.reasons import CATALOG
 from runner.receipts.meaning import meaning_problems
 
 __all__ = [
+    "ATTESTATION_FILE",
+    "ENVELOPE_FILE",
     "FIXED_FILES",
     "KINDS",
+    "NOT_DIGESTED",
+    "OTHER_FILES",
     "RESULT_FILE",
     "ReceiptSchemaError",
     "check_consistency",
@@ -43,18 +47,26 @@ __all__ = [
 RESULT_FILE = "python-sdk-e2e-result.json"
 TIMINGS_FILE = "timings.json"
 SUMMARY_MD = "SUMMARY.md"
+ATTESTATION_FILE = "attestation.json"
+ENVELOPE_FILE = "attestation.dsse.json"
 FIXED_FILES: Mapping[str, str] = {
     "SUMMARY.json": "summary",
     "run-manifest.json": "run-manifest",
     RESULT_FILE: "result",
     "BLOCKER.json": "blocker",
     TIMINGS_FILE: "timings",
+    ATTESTATION_FILE: "attestation",
+    ENVELOPE_FILE: "attestation-envelope",
 }
-KINDS = ("summary", "run-manifest", "result", "blocker", "evidence", "timings")
-# Files every run directory has, whatever the mode or result.
+KINDS = ("summary", "run-manifest", "result", "blocker", "evidence", "timings", "attestation", "attestation-envelope")
+# The envelope's schema is a part of attestation.schema.json; every other kind has its own file.
+_SCHEMA_REF = {"attestation-envelope": ("attestation", "#/$defs/dsse_envelope")}
+# Files every run directory has, whatever the mode or result (verify also requires attestation.json).
 _ALWAYS = ("SUMMARY.json", SUMMARY_MD, "run-manifest.json", RESULT_FILE, TIMINGS_FILE)
 # Receipt files that are not JSON documents.
-_OTHER_FILES = (SUMMARY_MD, "junit.xml")
+OTHER_FILES = (SUMMARY_MD, "junit.xml")
+# Not digested by the result receipt: itself, the volatile timings, and the attestation, which covers the result.
+NOT_DIGESTED = frozenset({RESULT_FILE, TIMINGS_FILE, ATTESTATION_FILE, ENVELOPE_FILE})
 _MAX_MESSAGE = 300
 
 
@@ -81,6 +93,12 @@ def kind_for(relpath: str) -> str | None:
     return None
 
 
+def _schema_files() -> dict[str, Any]:
+    """Every schema file by kind; a kind in ``_SCHEMA_REF`` is a part of another file's schema."""
+    kinds = [kind for kind in KINDS if kind not in _SCHEMA_REF]
+    return {kind: json.loads((schemas_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")) for kind in kinds}
+
+
 @functools.cache
 def _validators() -> Mapping[str, Draft202012Validator]:
     """Load the receipt schemas once, registered by ``$id`` so cross-file ``$ref`` resolves.
@@ -91,10 +109,12 @@ def _validators() -> Mapping[str, Draft202012Validator]:
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
-    schemas = {kind: json.loads((schemas_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")) for kind in KINDS}
+    schemas = _schema_files()
     registry: Registry[Any] = Registry().with_resources(
         (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
     )
+    for kind, (owner, pointer) in _SCHEMA_REF.items():
+        schemas[kind] = {"$ref": schemas[owner]["$id"] + pointer}
     return {kind: Draft202012Validator(schema, registry=registry) for kind, schema in schemas.items()}
 
 
@@ -106,8 +126,10 @@ def _fast_validators() -> Mapping[str, jsonschema_rs.Validator]:
     words the problems. Formats stay annotations, as they are for the reference (no format checker).
     tests/receipts/test_fast_validation.py holds the two to the same verdicts on a corpus.
     """
-    schemas = {kind: json.loads((schemas_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")) for kind in KINDS}
+    schemas = _schema_files()
     registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
+    for kind, (owner, pointer) in _SCHEMA_REF.items():
+        schemas[kind] = {"$ref": schemas[owner]["$id"] + pointer}
     return {kind: jsonschema_rs.validator_for(schema, registry=registry, validate_formats=False)
             for kind, schema in schemas.items()}
 
@@ -224,7 +246,7 @@ def check_consistency(docs: Mapping[str, Any], present: Iterable[str]) -> list[s
     problems: list[str] = []
     summary = docs.get("SUMMARY.json")
     result = docs.get(RESULT_FILE)
-    run_ids = {name: doc["run_id"] for name, doc in sorted(docs.items())}
+    run_ids = {name: doc["run_id"] for name, doc in sorted(docs.items()) if "run_id" in doc}  # not attestation
     anchor = "SUMMARY.json" if summary is not None else next(iter(run_ids), None)
     if anchor is not None:
         for name, run_id in run_ids.items():
@@ -328,7 +350,7 @@ def validate_run_dir(path: Path) -> list[str]:
             problems.append(f"{name}: is a symlink; receipts are regular files")
             continue
         kind = kind_for(name)
-        if kind is None and name not in _OTHER_FILES:
+        if kind is None and name not in OTHER_FILES:
             problems.append(f"{name}: stray file, not a receipt (left over from an interrupted write?)")
             continue
         raws[name] = file.read_bytes()
@@ -352,11 +374,11 @@ def validate_run_dir(path: Path) -> list[str]:
 
 def _digest_problems(listed: Mapping[str, str], raws: Mapping[str, bytes]) -> list[str]:
     problems = []
-    for name in sorted(set(raws) - {RESULT_FILE, TIMINGS_FILE}):
+    for name in sorted(set(raws) - NOT_DIGESTED):
         if name not in listed:
             problems.append(f"{name}: not listed in {RESULT_FILE} files")
     for name, digest in sorted(listed.items()):
-        if name in (RESULT_FILE, TIMINGS_FILE):
+        if name in NOT_DIGESTED:
             problems.append(f"{RESULT_FILE}: files must not list {name}")
         elif name not in raws:
             problems.append(f"{name}: listed in {RESULT_FILE} but missing")

@@ -14,9 +14,15 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["junit_xml"]
+from runner.receipts.outdir import ReceiptWriteError
+from runner.receipts.write import atomic_write_bytes
+
+__all__ = ["JUNIT_FILE", "copy_junit", "junit_xml"]
+
+JUNIT_FILE = "junit.xml"
 
 # Characters XML 1.0 cannot carry at all, even escaped; a server's message may hold them.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -79,3 +85,11 @@ def junit_xml(summary: Mapping[str, Any]) -> bytes:
     ET.indent(root)
     document: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
     return document + b"\n"
+
+
+def copy_junit(data: bytes, path: Path) -> None:
+    """Put the run directory's junit.xml where ``--junit`` asked, atomically; an OS failure names the path."""
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ReceiptWriteError(f"cannot copy {JUNIT_FILE} to {path}: {exc.strerror or exc}") from exc

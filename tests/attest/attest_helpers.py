@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -12,6 +16,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from runner.attest.statement import attestation_files
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "receipts" / "example"
+CLI = Path(sys.executable).with_name("velikey-e2e")
+_PREFIXES = ("AXIS_", "AEGIS_", "SDK_E2E_", "VELIKEY_", "SOURCE_DATE_EPOCH", "GITHUB_", "CI", "GITLAB_")
+
+
+def cli(*args: str | Path, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed ``velikey-e2e ARGS`` in a child process, in a clean environment plus ``env``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
+    return subprocess.run([str(CLI), *map(str, args)], cwd=cwd, env={**base, **(env or {})}, capture_output=True,
+                          encoding="utf-8", errors="replace", timeout=120, check=False)
 
 
 def keypair() -> tuple[bytes, bytes]:

@@ -57,6 +57,7 @@ def test_failed_and_blocked_steps_are_listed() -> None:
     steps = summary["scenarios"][0]["steps"]
     steps[3]["outcome"], steps[5]["outcome"], summary["result"] = "failed", "blocked", "fail"
     predicate = statement(files, summary, scenarios)["predicate"]
+    assert predicate["result"] == "fail"
     assert predicate["failedTests"] == ["release-gate/score"]
     assert predicate["warnedTests"] == ["release-gate/apply"]
     assert predicate["result"] == "fail" and "release-gate/score" not in predicate["passedTests"]
@@ -82,9 +83,9 @@ def test_schema_is_draft_2020_12_with_an_id_and_holds() -> None:
     files, summary, scenarios = _example()
     doc = statement(files, summary, scenarios)
     assert schema_problems("attestation.json", doc) == []
-    doc["predicate"]["result"] = "passed"
-    assert schema_problems("attestation.json", doc) == ["$.predicate.result: 'passed' is not one of "
-                                                        "['pass', 'fail', 'manual-required', 'planned']"]
+    doc["predicate"]["result"] = "manual-required"
+    assert schema_problems("attestation.json", doc) == ["$.predicate.result: 'manual-required' is not one of "
+                                                        "['pass', 'fail']"]
 
 
 @pytest.mark.parametrize("signed", [False, True])
@@ -96,3 +97,15 @@ def test_deterministic(signed: bool) -> None:
                                       private_pem)
     assert sorted(first) == (["attestation.dsse.json", "attestation.json"] if signed else ["attestation.json"])
     assert first["attestation.json"].endswith(b"}\n") and b'\n  "_type"' in first["attestation.json"]
+
+
+@pytest.mark.parametrize(("verdict", "expected"),
+                         [("pass", "pass"), ("fail", "fail"), ("manual-required", "fail"), ("planned", "fail")])
+def test_result_is_the_specs_pass_only_when_everything_passed(verdict: str, expected: str) -> None:
+    """The test-result predicate knows `pass` and `fail`, and `pass` means all tests passed: a policy
+    reading only the predicate must never take a blocked run or a dry-run for a pass."""
+    files, summary, scenarios = _example()
+    summary = {**summary, "result": verdict}
+    doc = statement(files, summary, scenarios)
+    assert doc["predicate"]["result"] == expected
+    assert schema_problems("attestation.json", doc) == []

@@ -12,8 +12,9 @@ from attest_helpers import EXAMPLE, attest, attested_example, keypair, read_file
 
 from runner.attest.dsse import KeyFormatError
 from runner.attest.verify import verify_run_dir
-from runner.canonical import dumps
+from runner.canonical import dumps, sha256_tag
 from runner.receipts.validate import validate_run_dir
+from runner.report.junit import junit_xml
 
 GOLDEN_DRY_RUN = Path(__file__).resolve().parents[1] / "golden" / "dry-run"
 
@@ -114,3 +115,23 @@ def test_missing_and_unlisted_files_are_named(tmp_path: Path) -> None:
     problems = verify_run_dir(root)
     assert "evidence/release-gate/probe.json: in attestation.json subject but missing" in problems
     assert any(p.startswith("evidence/release-gate/probe.json: listed in python-sdk-e2e-result.json") for p in problems)
+
+
+def test_a_junit_file_rewritten_with_its_digests_is_caught(tmp_path: Path) -> None:
+    """validate sees only digests for junit.xml; verify re-renders it from SUMMARY.json."""
+    root = tmp_path / "run"
+    shutil.copytree(EXAMPLE, root)
+    summary = json.loads((root / "SUMMARY.json").read_bytes())
+    forged = junit_xml(summary).replace(b'failures="0"', b'failures="0" ', 1).replace(b"<skipped", b"<skipped ", 1)
+    (root / "junit.xml").write_bytes(forged)
+    result = json.loads((root / "python-sdk-e2e-result.json").read_bytes())
+    result["files"]["junit.xml"] = sha256_tag(forged)
+    (root / "python-sdk-e2e-result.json").write_bytes(dumps(result))
+    attest(root)
+    assert validate_run_dir(root) == []
+    assert verify_run_dir(root) == ["junit.xml: is not the rendering of SUMMARY.json"]
+    (root / "junit.xml").write_bytes(junit_xml(summary))
+    result["files"]["junit.xml"] = sha256_tag(junit_xml(summary))
+    (root / "python-sdk-e2e-result.json").write_bytes(dumps(result))
+    attest(root)
+    assert verify_run_dir(root) == []

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from runner.canonical import sha256_tag
+from runner.evidence.facts import run_facts
 
 RUN_ID = "run-0123456789abcdef"
 DIGEST = sha256_tag(b"")
@@ -38,7 +39,9 @@ def counts(**overrides: int) -> dict[str, int]:
 def step(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": "health",
+        "line": 6,
         "kind": "call",
+        "server_dry_run": False,
         "call": "get_health",
         "outcome": "passed",
         "reason_code": "ok",
@@ -78,6 +81,7 @@ def live_docs() -> dict[str, Any]:
         "counts": counts(passed=1),
         "reason_codes": ["ok"],
         "readiness": {"ready": True, "missing_inputs": []},
+        "facts": {},
         "scenarios": [
             {
                 "id": "release-gate",
@@ -116,6 +120,7 @@ def live_docs() -> dict[str, Any]:
         },
         "shard": None,
     }
+    summary["facts"] = run_facts(manifest)
     timings = {
         "schema_version": 1,
         "run_id": RUN_ID,
@@ -204,6 +209,16 @@ def standalone_documents() -> dict[str, tuple[str, dict[str, Any]]]:
         "counts": counts(passed=1),
         "files": {"SUMMARY.json": DIGEST, "evidence/release-gate/health.json": DIGEST},
     }
+    descriptor = {"name": "SUMMARY.json", "digest": {"sha256": DIGEST.removeprefix("sha256:")}}
+    attestation = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [descriptor],
+        "predicateType": "https://in-toto.io/attestation/test-result/v0.1",
+        "predicate": {"result": "pass", "configuration": [descriptor], "passedTests": ["release-gate/health"],
+                      "warnedTests": [], "failedTests": []},
+    }
+    envelope = {"payloadType": "application/vnd.in-toto+json", "payload": "e30=",
+                "signatures": [{"keyid": "0" * 64, "sig": "AAAA"}]}
     return {
         "summary": ("summary", live["summary"]),
         "run-manifest": ("run-manifest", live["manifest"]),
@@ -211,6 +226,8 @@ def standalone_documents() -> dict[str, tuple[str, dict[str, Any]]]:
         "blocker": ("blocker", blocked["blocker"]),
         "evidence": ("evidence", live["evidence"]["evidence/release-gate/health.json"]),
         "timings": ("timings", live["timings"]),
+        "attestation": ("attestation", attestation),
+        "attestation-envelope": ("attestation-envelope", envelope),
     }
 
 

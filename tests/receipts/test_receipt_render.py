@@ -37,8 +37,8 @@ def test_step_table_escapes_pipes_and_newlines(blocked: dict[str, Any]) -> None:
     step["message"] = "a | b\nc"
     text = render_markdown(blocked["summary"])
     row = next(line for line in text.splitlines() if line.startswith("| `health`"))
-    assert row == "| `health` | call | blocked | `auth_missing` | a \\| b c |"
-    assert row.replace("\\|", "").count("|") == 6
+    assert row == "| `health` | 6 | call | blocked | `auth_missing` | a \\| b c |  |"
+    assert row.replace("\\|", "").count("|") == 8
 
 
 def test_what_to_do_lists_failed_and_blocked_steps_with_catalog_text(blocked: dict[str, Any]) -> None:
@@ -111,3 +111,44 @@ def test_unknown_reason_code_is_an_error(docs: dict[str, Any]) -> None:
 def test_cell_and_code_filters(value: Any, cell: str, code: str) -> None:
     assert md_cell(value) == cell
     assert md_code(value) == code
+
+
+def test_reviewer_facts_come_from_the_summary(docs: dict[str, Any]) -> None:
+    """Tenant origin, auth source name, TLS and proxy, effects and versions: all from SUMMARY.json's facts."""
+    facts = docs["summary"]["facts"]
+    facts["tenant"] = "https://axis.example:8443"
+    facts["transport"] = {"verify_tls": True, "allow_insecure_http": False,
+                          "ca_bundle": {"source": "SSL_CERT_FILE", "sha256": "sha256:" + "ab" * 32},
+                          "proxy": {"source": "HTTPS_PROXY", "origin": "http://proxy.internal:3128"}}
+    facts["confirm"], facts["run_nonce_source"] = True, "github"
+    where = render_markdown(docs["summary"]).split("## Where and how it ran", 1)[1].split("## Scenario", 1)[0]
+    assert "- Tenant: `https://axis.example:8443`" in where
+    assert "- Auth source: `AXIS_SESSION_COOKIE`" in where
+    assert ("- TLS and proxy: `allow_insecure_http`: `false`, `ca_bundle.sha256`: `\"sha256:" + "ab" * 32 + "\"`, "
+            "`ca_bundle.source`: `\"SSL_CERT_FILE\"`, `proxy.origin`: `\"http://proxy.internal:3128\"`, "
+            "`proxy.source`: `\"HTTPS_PROXY\"`, `verify_tls`: `true`") in where
+    assert "- Effects: `--confirm` given" in where
+    assert "- Versions: velikey-e2e 0.1.0, SDK velikey 0.1.0, CPython 3.11.7" in where
+    assert "- Run nonce: from `github`" in where
+
+
+def test_each_check_shows_expected_and_actual(docs: dict[str, Any]) -> None:
+    step = docs["summary"]["scenarios"][0]["steps"][0]
+    step["assertions"] = [{"path": "a|b", "op": "min", "expected": "70", "actual": 55, "passed": False,
+                           "reason_code": "health_below_threshold"},
+                          {"path": "big", "op": "exists", "expected": True, "actual": {"x": "y" * 500},
+                           "passed": True, "reason_code": "assertion_failed"}]
+    text = render_markdown(docs["summary"])
+    assert "| `health` | `a\\|b` | min | `\"70\"` | `55` | failed |" in text
+    big = next(line for line in text.splitlines() if line.startswith("| `health` | `big`"))
+    assert big.endswith("…` | passed |") and len(big) < 200, "a huge actual value is cut; the evidence has it"
+
+
+def test_dry_runs_replays_and_evidence_are_shown(docs: dict[str, Any]) -> None:
+    step = docs["summary"]["scenarios"][0]["steps"][0]
+    step["server_dry_run"] = True
+    step["probe"] = {"source": "generated", "bytes": 3, "sha256": "sha256:" + "1" * 64,
+                     "echo_sha256": "sha256:" + "1" * 64, "echo_bytes": 3, "matched": True, "replayed": True}
+    row = next(line for line in render_markdown(docs["summary"]).splitlines() if line.startswith("| `health` | 6"))
+    assert row == ("| `health` | 6 | call, server-side dry run | passed (replayed) | `ok` |  | "
+                   "[health.json](evidence/release-gate/health.json) |")

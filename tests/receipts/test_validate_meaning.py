@@ -265,3 +265,16 @@ def test_a_manifest_and_timings_of_another_run(genuine: dict[str, Path], tmp_pat
 )
 def test_verdicts_from_recorded_values(op: str, actual: Any, expected: Any, possible: set[bool] | None) -> None:
     assert verdicts(op, actual, expected) == possible
+
+
+@pytest.mark.parametrize(("field", "value"), [("tenant", "https://prod.example"), ("auth_source", "VELIKEY_API_KEY"),
+                                              ("transport", {"verify_tls": False})])
+def test_reviewer_facts_that_are_not_the_manifests(genuine: dict[str, Path], tmp_path: Path, field: str,
+                                                   value: Any) -> None:
+    """SUMMARY.md shows SUMMARY.json's facts; a summary claiming another tenant, auth or TLS setting is refused."""
+    def edit(docs: Docs) -> None:
+        docs["SUMMARY.json"]["facts"][field] = value
+
+    assert validate_run_dir(_forge(genuine["gate"], tmp_path, edit)) == [
+        "SUMMARY.json: facts are not run-manifest.json's (tenant, auth, transport, versions)"
+    ]

@@ -3,44 +3,15 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
-import junitparser
-import pytest
 import xmlschema
-from junitparser import Attr, Error, Failure, IntAttr, JUnitXml, Skipped
+from junit_helpers import XSD
+from junit_helpers import cases as read_cases
+from junitparser import Error, Failure, JUnitXml, Skipped
 from report_summaries import NASTY
 
 from runner.report.junit import junit_xml
-
-XSD = Path(__file__).with_name("junit-10.xsd")
-# The shipped XSD is pytest's copy of the Jenkins xunit-plugin junit-10.xsd; the plugin's current
-# junit-10.xsd also declares optional `file` and `line` on <testcase>, as GitLab reads them. Add those two.
-_TESTCASE_NAME = '<xs:attribute name="name" type="xs:string" use="required"/>\n            <xs:attribute name="time"'
-_FILE_LINE = (
-    '<xs:attribute name="file" type="xs:string"/>\n            <xs:attribute name="line" type="xs:string"/>\n'
-    "            "
-)
-
-
-@pytest.fixture(scope="module")
-def schema() -> xmlschema.XMLSchema:
-    text = XSD.read_text(encoding="utf-8")
-    assert text.count(_TESTCASE_NAME) == 1, "the shipped XSD changed: re-check the file/line patch"
-    return xmlschema.XMLSchema(text.replace(_TESTCASE_NAME, _FILE_LINE + _TESTCASE_NAME))
-
-
-class SourceCase(junitparser.TestCase):  # type: ignore[misc]
-    """A testcase with the source attributes junitparser does not model itself."""
-
-    file = Attr()
-    line = IntAttr()
-
-
-def _cases(data: bytes) -> dict[str, Any]:
-    xml = JUnitXml.fromstring(data)
-    return {f"{suite.name}/{case.name}": SourceCase.fromelem(case) for suite in xml for case in suite}
 
 
 def test_example_run_reads_back(summary: dict[str, Any], schema: xmlschema.XMLSchema) -> None:
@@ -48,7 +19,7 @@ def test_example_run_reads_back(summary: dict[str, Any], schema: xmlschema.XMLSc
     schema.validate(data.decode("utf-8"))
     [suite] = list(JUnitXml.fromstring(data))
     assert (suite.name, suite.tests, suite.failures, suite.errors, suite.skipped) == ("release-gate", 9, 0, 0, 1)
-    cases = _cases(data)
+    cases = read_cases(data)
     assert list(cases) == [f"release-gate/{s['id']}" for s in summary["scenarios"][0]["steps"]]
     assert {case.file for case in cases.values()} == {"scenarios/release-gate.yaml"}
     [skipped] = cases["release-gate/rollback"].result
@@ -59,7 +30,7 @@ def test_example_run_reads_back(summary: dict[str, Any], schema: xmlschema.XMLSc
 def test_every_outcome_maps_to_its_element(mixed_summary: dict[str, Any], schema: xmlschema.XMLSchema) -> None:
     data = junit_xml(mixed_summary)
     schema.validate(data.decode("utf-8"))
-    cases = _cases(data)
+    cases = read_cases(data)
     [failure] = cases["release-gate/score"].result
     assert isinstance(failure, Failure) and failure.type == "health_below_threshold"
     # The control character is not XML; everything else survives escaping exactly.
@@ -83,7 +54,7 @@ def test_one_suite_per_scenario(mixed_summary: dict[str, Any], schema: xmlschema
     schema.validate(data.decode("utf-8"))
     xml = JUnitXml.fromstring(data)
     assert [suite.name for suite in xml] == ["release-gate", "second"]
-    assert _cases(data)["second/health"].file == "scenarios/second.yaml"
+    assert read_cases(data)["second/health"].file == "scenarios/second.yaml"
     assert (xml.tests, xml.failures, xml.errors) == (20, 2, 2)
 
 

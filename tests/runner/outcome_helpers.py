@@ -32,6 +32,8 @@ SCHEMA_FOR = {
     "python-sdk-e2e-result.json": "result",
     "BLOCKER.json": "blocker",
     "timings.json": "timings",
+    "attestation.json": "attestation",
+    "attestation.dsse.json": "attestation-envelope",
 }
 
 
@@ -89,6 +91,9 @@ def _validators() -> dict[str, Draft202012Validator]:
     for kind, schema in schemas.items():
         Draft202012Validator.check_schema(schema)
         validators[kind] = Draft202012Validator(schema, registry=registry)
+    # attestation.dsse.json's schema is a $defs entry of attestation.schema.json.
+    envelope = {"$ref": schemas["attestation"]["$id"] + "#/$defs/dsse_envelope"}
+    validators["attestation-envelope"] = Draft202012Validator(envelope, registry=registry)
     return validators
 
 
@@ -106,7 +111,8 @@ def assert_valid_receipts(out: Path) -> dict[str, Any]:
         errors = [f"{e.json_path}: {e.message}" for e in validators[kind].iter_errors(document)]
         assert errors == [], f"{rel} fails {kind}.schema.json: {errors}"
         documents[rel] = document
-    assert {"SUMMARY.json", "run-manifest.json", "python-sdk-e2e-result.json", "timings.json"} <= set(documents)
+    assert {"SUMMARY.json", "run-manifest.json", "python-sdk-e2e-result.json", "timings.json",
+            "attestation.json"} <= set(documents)
     assert (out / "SUMMARY.md").is_file()
     return documents
 

@@ -208,8 +208,8 @@ def test_source_date_epoch_is_the_manifest_date(baseline: Callable[[str], Path],
     assert plain_manifest["source_date"] is None
     assert dated_manifest["source_date"] == "2023-11-14T22:13:20Z"  # UTC, whatever TZ says
     assert {**dated_manifest, "source_date": None} == plain_manifest
-    # Only the manifest (and its digest in the result receipt) carries the date.
-    assert {n for n in plain if dated.get(n) != plain[n]} == {MANIFEST, RESULT}
+    # Only the manifest (and its digest in the result receipt and the attestation) carries the date.
+    assert {n for n in plain if dated.get(n) != plain[n]} == {MANIFEST, RESULT, "attestation.json"}
 
 
 # --- nothing of the machine in the receipts ---------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from runner.attest.verify import verify_run_dir
 from runner.receipts.validate import validate_run_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,7 @@ def test_an_unusable_interpreter_is_manual_required_with_valid_receipts(tmp_path
     done = _run(tmp_path, python_bin, mode, "--out", str(out))
     assert done.returncode == 3, done.stderr
     assert validate_run_dir(out) == []  # SUMMARY.md included: bash writes exactly what the template renders
+    assert verify_run_dir(out) == [], "attestation.json is what the runner would write"
     blocker = json.loads((out / "BLOCKER.json").read_text())
     assert blocker["reason_codes"] == ["python_runtime_unsupported"]
     assert "Traceback" not in done.stderr
