@@ -43,18 +43,18 @@ def test_predicate_restates_the_verdict_and_the_scenarios() -> None:
     files, summary, scenarios = _example()
     predicate = statement(files, summary, scenarios)["predicate"]
     assert predicate["result"] == "pass"
-    assert predicate["passedTests"] == [f"release-gate/{s['id']}" for s in summary["scenarios"][0]["steps"]
-                                        if s["outcome"] == "passed"]
-    assert len(predicate["passedTests"]) == 8 and predicate["failedTests"] == predicate["warnedTests"] == []
+    assert predicate["passedTests"] == [f"{sc['id']}/{s['id']}" for sc in summary["scenarios"]
+                                        for s in [*sc["steps"], *sc["cleanup"]] if s["outcome"] == "passed"]
+    assert len(predicate["passedTests"]) == 12 and predicate["failedTests"] == predicate["warnedTests"] == []
     assert predicate["configuration"] == [
-        {"name": "scenarios/release-gate.yaml", "digest": {"sha256": scenarios[0]["sha256"].removeprefix("sha256:")}}
+        {"name": s["file"], "digest": {"sha256": s["sha256"].removeprefix("sha256:")}} for s in scenarios
     ]
 
 
 def test_failed_and_blocked_steps_are_listed() -> None:
     files, summary, scenarios = _example()
     summary = copy.deepcopy(summary)
-    steps = summary["scenarios"][0]["steps"]
+    steps = next(sc for sc in summary["scenarios"] if sc["id"] == "release-gate")["steps"]
     steps[3]["outcome"], steps[5]["outcome"], summary["result"] = "failed", "blocked", "fail"
     predicate = statement(files, summary, scenarios)["predicate"]
     assert predicate["result"] == "fail"
