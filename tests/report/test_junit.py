@@ -17,14 +17,16 @@ from runner.report.junit import junit_xml
 def test_example_run_reads_back(summary: dict[str, Any], schema: xmlschema.XMLSchema) -> None:
     data = junit_xml(summary)
     schema.validate(data.decode("utf-8"))
-    [suite] = list(JUnitXml.fromstring(data))
-    assert (suite.name, suite.tests, suite.failures, suite.errors, suite.skipped) == ("release-gate", 9, 0, 0, 1)
+    suites = {suite.name: suite for suite in JUnitXml.fromstring(data)}
+    assert list(suites) == [s["id"] for s in summary["scenarios"]] == ["canary-rollout", "release-gate"]
+    gate = suites["release-gate"]
+    assert (gate.tests, gate.failures, gate.errors, gate.skipped) == (9, 0, 0, 1)
     cases = read_cases(data)
-    assert list(cases) == [f"release-gate/{s['id']}" for s in summary["scenarios"][0]["steps"]]
-    assert {case.file for case in cases.values()} == {"scenarios/release-gate.yaml"}
+    assert list(cases) == [f"{sc['id']}/{s['id']}" for sc in summary["scenarios"] for s in [*sc["steps"], *sc["cleanup"]]]
+    assert {case.file for case in cases.values()} == {"scenarios/release-gate.yaml", "scenarios/canary-rollout.yaml"}
     [skipped] = cases["release-gate/rollback"].result
     assert isinstance(skipped, Skipped) and skipped.type == "input_not_provided"
-    assert sum(case.is_passed for case in cases.values()) == 8
+    assert sum(case.is_passed for case in cases.values()) == 12
 
 
 def test_every_outcome_maps_to_its_element(mixed_summary: dict[str, Any], schema: xmlschema.XMLSchema) -> None:

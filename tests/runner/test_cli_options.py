@@ -142,7 +142,8 @@ def test_every_run_option_but_the_domain_inputs_reads_its_env_variable() -> None
 
     command = cli.commands["run"]
     options = {p.name: p for p in command.params if p.param_type_name == "option" and p.name != "help"}
-    own = {"base_url", "payload_url", "policy_id", "rollback_token"}
+    # Read by preflight under their own names; VELIKEY_E2E_RUN_ID too, so the manifest says its source is `env`.
+    own = {"base_url", "payload_url", "policy_id", "rollback_token", "run_id"}
     assert {name: getattr(p, "envvar", None) for name, p in options.items() if name not in own} == {
         name: "VELIKEY_E2E_" + name.upper() for name in options if name not in own}
     assert {"max_retries", "shard", "quiet", "verbose", "concurrency", "dry_run"} <= set(options)

@@ -24,7 +24,8 @@ from velikey.testing import ReferenceServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "velikey-e2e")
-SCENARIOS = str(ROOT / "scenarios")
+# The release gate: no real effect, so a live run needs no --confirm.
+SCENARIOS = str(ROOT / "scenarios" / "release-gate.yaml")
 StartServer = Callable[..., ReferenceServer]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
