@@ -302,6 +302,7 @@ def merge_command(run_dirs: tuple[Path, ...], out: Path) -> None:
     Each input is validated first; shards of different runs, a shard twice or a missing shard
     are refused (exit 2, one line per problem). Exits with the merged run's code, as `run` does.
     """
+    from runner.evidence.rerun import shown_path
     from runner.merge import MergeError, merge_shards
     from runner.receipts.outdir import ReceiptWriteError, check_out_dir
     from runner.receipts.write import write_receipt_set
@@ -314,7 +315,7 @@ def merge_command(run_dirs: tuple[Path, ...], out: Path) -> None:
         click.echo(f"error: {problem}", err=True)
         sys.exit(exits.INVALID)
     try:
-        files = merge_shards(run_dirs)
+        files = merge_shards(run_dirs, shown_path(out))
         write_receipt_set(out, files)
     except MergeError as exc:
         for problem in exc.problems:

@@ -13,12 +13,14 @@ is one line.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runner import exits
+from runner.attest.statement import attestation_files
 from runner.evidence.collect import blocker_document
 from runner.inputs import INPUTS
 from runner.receipts.assemble import build_receipt_set
@@ -121,7 +123,16 @@ def _result(shards: Sequence[_Shard]) -> str:
     return results.pop()
 
 
-def _blocker(shards: Sequence[_Shard], run_id: str) -> dict[str, Any]:
+def _retarget(rerun: str, out: str | None) -> str:
+    """A shard's rerun command with the merged set's ``--out`` in place of the shard's own."""
+    words = shlex.split(rerun)
+    if out is None or "--out" not in words:
+        return rerun
+    shard_out = words[words.index("--out") + 1]
+    return rerun.replace(f" --out {shlex.quote(shard_out)}", f" --out {shlex.quote(out)}", 1)
+
+
+def _blocker(shards: Sequence[_Shard], run_id: str, out: str | None) -> dict[str, Any]:
     """BLOCKER.json for the union: the shards' codes together, preflight's own guidance once."""
     blockers = [shard.docs[BLOCKER] for shard in shards if BLOCKER in shard.docs]
     first = blockers[0]
@@ -131,7 +142,8 @@ def _blocker(shards: Sequence[_Shard], run_id: str) -> dict[str, Any]:
     # A shard's guidance is preflight's lines, then the catalog remediation of each of its uncovered codes.
     tail = len(set(first["reason_codes"]) - covered)
     guidance = first["guidance"][: len(first["guidance"]) - tail]
-    return blocker_document(run_id=run_id, missing=missing, codes=codes, guidance=guidance, rerun=first["rerun"])
+    return blocker_document(run_id=run_id, missing=missing, codes=codes, guidance=guidance,
+                             rerun=_retarget(first["rerun"], out))
 
 
 def _timings(shards: Sequence[_Shard], order: Sequence[str]) -> dict[str, Any]:
@@ -149,8 +161,11 @@ def _timings(shards: Sequence[_Shard], order: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def merge_shards(run_dirs: Sequence[Path]) -> dict[str, bytes]:
+def merge_shards(run_dirs: Sequence[Path], out: str | None = None) -> dict[str, bytes]:
     """The unsharded run's receipt set (relative path → bytes) from its shards' run directories.
+
+    ``out`` is the merged set's directory as the rerun command names it (relative to the working
+    directory): BLOCKER.json's rerun writes there, as the unsharded run's names its own ``--out``.
 
     Raises ``MergeError`` listing every problem: an input that does not validate or is no
     shard, shards of different runs, a shard given twice or missing.
@@ -172,7 +187,7 @@ def merge_shards(run_dirs: Sequence[Path]) -> dict[str, bytes]:
     order = [s["id"] for s in manifest["scenarios"]]
     by_id = {s["id"]: s for shard in shards for s in shard.summary["scenarios"]}
     scenarios = [by_id[sid] for sid in order]
-    steps = [step for s in scenarios for step in s["steps"]]
+    steps = [step for s in scenarios for step in [*s["steps"], *s["cleanup"]]]
     summary = {k: v for k, v in shards[0].summary.items() if k not in _DERIVED}
     summary.update(
         scenarios=scenarios,
@@ -182,8 +197,9 @@ def merge_shards(run_dirs: Sequence[Path]) -> dict[str, bytes]:
     )
     interrupted = any(step["reason_code"] == "interrupted" for step in steps)
     evidence = {name: doc for shard in shards for name, doc in shard.docs.items() if kind_for(name) == "evidence"}
-    blocker = _blocker(shards, summary["run_id"]) if summary["result"] == "manual-required" else None
-    return build_receipt_set(
+    blocker = _blocker(shards, summary["run_id"], out) if summary["result"] == "manual-required" else None
+    files = build_receipt_set(
         summary=summary, manifest=manifest, timings=_timings(shards, order), blocker=blocker, evidence=evidence,
         exit_code=exits.INTERRUPTED if interrupted else exits.FOR_RESULT[summary["result"]],
     )
+    return files | attestation_files(files, summary, manifest["scenarios"])

@@ -138,9 +138,18 @@ manual_required() {
   "facts": {
     "auth_source": null,
     "confirm": false,
-    "run_nonce_source": null,
+    "run_nonce_source": "fixed",
     "tenant": null,
     "transport": {
+      "allow_insecure_http": false,
+      "ca_bundle": {
+        "sha256": null,
+        "source": "default"
+      },
+      "proxy": {
+        "origin": null,
+        "source": null
+      },
       "verify_tls": true
     },
     "versions": {
@@ -191,6 +200,7 @@ JSON
     "name": "velikey",
     "version": "unknown"
   },
+  "shard": null,
   "source_date": null,
   "tool": {
     "name": "velikey-e2e",
@@ -244,9 +254,10 @@ JSON
 
 - Tenant: not given
 - Auth source: none
-- TLS and proxy: \`verify_tls\`: \`true\`
+- TLS and proxy: \`allow_insecure_http\`: \`false\`, \`ca_bundle.sha256\`: \`null\`, \`ca_bundle.source\`: \`"default"\`, \`proxy.origin\`: \`null\`, \`proxy.source\`: \`null\`, \`verify_tls\`: \`true\`
 - Effects: no \`--confirm\`: applies and rollbacks that are not dry runs are blocked
 - Versions: velikey-e2e unknown, SDK velikey unknown, unknown $found
+- Run nonce: from \`fixed\`
 $readiness
 ## What to do
 
