@@ -19,7 +19,6 @@ A process meets stops in three phases, all handled here:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -146,6 +145,8 @@ class Control:
         """``awaitable``'s result, unless the deadline passes first: then the run stops (``timeout``) and
         ``Stopped`` is raised. For what runs before ``armed`` (auth resolution), which the deadline covers too.
         """
+        import asyncio  # here, not at the top: see ``armed``
+
         try:
             return await asyncio.wait_for(awaitable, self.remaining())
         except asyncio.TimeoutError:
@@ -157,6 +158,8 @@ class Control:
     @contextmanager
     def armed(self) -> Iterator[None]:
         """Route SIGINT/SIGTERM and the deadline to ``stop`` on the running loop (phase 3)."""
+        import asyncio  # here, not at the top: the entry point imports this module for every command
+
         loop = asyncio.get_running_loop()
         installed = []
         for sig in STOPS:

@@ -86,7 +86,7 @@ class Core:
         session_cookie: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         retry_policy: RetryPolicy,
-        verify_ssl: bool = True,
+        verify_ssl: bool | ssl.SSLContext = True,
         transport: httpx.AsyncBaseTransport | None = None,
         id_source: IdSource | None = None,
         sleep: Sleep | None = None,

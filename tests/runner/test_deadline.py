@@ -53,10 +53,10 @@ def test_the_deadline_covers_a_hanging_credentials_bootstrap(
     assert {step["reason_code"] for sc in summary["scenarios"] for step in sc["steps"]} == {"timeout"}
 
 
-def test_a_live_run_records_its_default_deadline(shared_server: ReferenceServer, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    done = _run(shared_server.live_env(), out, "--concurrency", "1")
-    assert done.returncode in (0, 1), done.stderr  # the shared tenant's state is not this test's concern
+def test_a_live_run_records_its_default_deadline(start_server: Callable[..., ReferenceServer], tmp_path: Path) -> None:
+    out = tmp_path / "out"  # a fresh tenant: the release gate ingests and applies for real
+    done = _run(start_server().live_env(), out, "--concurrency", "1")
+    assert done.returncode in (0, 1), done.stderr
     manifest = json.loads((out / "run-manifest.json").read_text(encoding="utf-8"))
     assert manifest["options"]["deadline"] == f"{DEFAULT_LIVE_DEADLINE_S:g}"
 
