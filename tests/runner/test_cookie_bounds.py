@@ -28,7 +28,7 @@ HANG_GUARD_S = 60
 
 def _run(env: dict[str, str], out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(CLI), "run", str(ROOT / "scenarios"), "--live", "--confirm", "--out", str(out),
-                           *extra],
+                           "--run-id", "cookie-bounds", *extra],
                           env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True,
                           timeout=HANG_GUARD_S)
 

@@ -25,7 +25,8 @@ HANG_GUARD_S = 60
 
 
 def _run(env: dict[str, str], out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CLI), "run", str(ROOT / "scenarios" / "release-gate.yaml"), "--live", "--out", str(out), *extra],
+    return subprocess.run([str(CLI), "run", str(ROOT / "scenarios" / "release-gate.yaml"), "--live", "--out", str(out),
+                           "--run-id", "deadline", *extra],
                           env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True,
                           timeout=HANG_GUARD_S)
 

@@ -73,15 +73,16 @@ def _assert_cut_short(out: Path, reason: str) -> None:
 
 def test_the_deadline_interrupts_a_dry_run_hashing_the_largest_probe(tmp_path: Path) -> None:
     _scenario(tmp_path, f"payload: {{size: {MAX_PROBE_BYTES}, seed: 7}}")
-    done = _cli("run", "big.yaml", "--dry-run", "--deadline", "1", "--out", "out", cwd=tmp_path)
+    done = _cli("run", "big.yaml", "--dry-run", "--deadline", "1", "--out", "out", "--run-id", "probe-bounds",
+                cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     _assert_cut_short(tmp_path / "out", "timeout")
 
 
 def test_sigterm_interrupts_a_dry_run_hashing_the_largest_probe(tmp_path: Path) -> None:
     _scenario(tmp_path, f"payload: {{size: {MAX_PROBE_BYTES}, seed: 7}}")
-    proc = subprocess.Popen([str(CLI), "run", "big.yaml", "--dry-run", "--out", "out"], cwd=tmp_path,
-                            env={"PATH": os.environ["PATH"]}, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([str(CLI), "run", "big.yaml", "--dry-run", "--out", "out", "--run-id", "probe-bounds"],
+                            cwd=tmp_path, env={"PATH": os.environ["PATH"]}, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
         assert proc.stderr.readline().startswith("  big-probe/health: ")  # the steps run; the probe is next

@@ -81,8 +81,8 @@ def test_a_huge_saved_value_is_recorded_by_size_and_digest_and_used_whole(
     base_url, ingested = server
     (tmp_path / "s.yaml").write_text(SCENARIO, encoding="utf-8")
     env = {"PATH": os.environ["PATH"], "AXIS_BASE_URL": base_url, "AXIS_SESSION_COOKIE": "cookie-for-the-test"}
-    done = subprocess.run([str(CLI), "run", "s.yaml", "--live", "--out", "out"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([str(CLI), "run", "s.yaml", "--live", "--out", "out", "--run-id", "saved-caps"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     out = tmp_path / "out"
     assert validate_run_dir(out) == []

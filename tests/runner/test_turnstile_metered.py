@@ -18,8 +18,9 @@ SCENARIOS = Path(__file__).parent / "scenarios" / "turnstile"
 
 
 def test_a_usage_read_beside_a_probe_gives_the_same_receipts_at_any_concurrency(tmp_path: Path) -> None:
-    serial = run_receipts(SCENARIOS, tmp_path / "c1", "live", cwd=tmp_path, extra=["--concurrency", "1"])
-    parallel = run_receipts(SCENARIOS, tmp_path / "c8", "live", cwd=tmp_path, extra=["--concurrency", "8"])
+    pinned = ["--run-id", "turnstile"]
+    serial = run_receipts(SCENARIOS, tmp_path / "c1", "live", cwd=tmp_path, extra=["--concurrency", "1", *pinned])
+    parallel = run_receipts(SCENARIOS, tmp_path / "c8", "live", cwd=tmp_path, extra=["--concurrency", "8", *pinned])
     assert_same_receipts(serial, parallel, expected_label="--concurrency 1", actual_label="--concurrency 8")
 
 
