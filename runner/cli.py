@@ -18,9 +18,10 @@ import click
 
 from runner import __version__, exits
 from runner._resources import scenarios_dir
+from runner.config import ReceiptsNotWritten
 from runner.control import exit_interrupted
 from runner.engine.results import StepResult
-from runner.pipeline import InputError, ReceiptsNotWritten, RunConfig, RunReport, run
+from runner.pipeline import InputError, RunConfig, RunReport, run
 
 __all__ = ["cli", "main"]
 

@@ -27,7 +27,7 @@ from runner.receipts.outdir import OutDirError, check_out_dir, claim_out_dir
 from runner.receipts.write import ReceiptWriteError, write_receipt_set
 from runner.scenario.load import Planned, load_scenarios
 
-__all__ = ["InputError", "ReceiptsNotWritten", "RunConfig", "RunReport", "run"]
+__all__ = ["InputError", "RunConfig", "RunReport", "run"]
 
 
 @dataclass(frozen=True)
