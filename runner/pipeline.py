@@ -29,7 +29,7 @@ from runner.receipts.write import ReceiptWriteError, write_receipt_set
 from runner.report.junit import JUNIT_FILE, copy_junit, junit_xml
 from runner.scenario.load import Planned, load_scenarios
 
-__all__ = ["InputError", "ReceiptsNotWritten", "RunConfig", "RunReport", "run"]
+__all__ = ["InputError", "RunConfig", "RunReport", "run"]
 
 
 @dataclass(frozen=True)
