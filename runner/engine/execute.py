@@ -80,8 +80,7 @@ class Engine:
                 results.append(self._cut_short(scenario.steps[len(results)]))
         finally:
             self._turnstile.give_up(number)
-        cleanup = (await self._cleanup(state) if began else
-                   tuple(self._not_started(step) for step in scenario.cleanup))
+        cleanup = await self._cleanup(state) if began else tuple(map(_not_started, scenario.cleanup))
         return ScenarioResult(scenario.id, scenario.title, planned.file, tuple(_complete(scenario, results)), cleanup)
 
     async def _run(self, index: int, state: ScenarioState) -> StepResult:
@@ -115,12 +114,6 @@ class Engine:
         cleanup = state.scenario.cleanup
         return tuple(results) + tuple(self._cut_short(step, cleanup=True) for step in cleanup[len(results):])
 
-    def _not_started(self, step: AnyStep) -> StepResult:
-        """A cleanup step of a scenario that never started: there is nothing to undo."""
-        return StepResult(id=step.id, kind=step.kind, outcome="skipped", reason_code="previous_step_failed",
-                          message="not run: the scenario never started, so there is nothing to clean up",
-                          call=_call_of(step))
-
     def _cut_short(self, step: AnyStep, *, cleanup: bool = False) -> StepResult:
         """The step a stop cut short: failed with the stop's reason (a cleanup step left undone is a failure too)."""
         reason = self._control.reason or "interrupted"
@@ -133,6 +126,13 @@ class Engine:
 
 def _call_of(step: AnyStep) -> str | None:
     return step.call if isinstance(step, CallStep) else None
+
+
+def _not_started(step: AnyStep) -> StepResult:
+    """A cleanup step of a scenario that never started: there is nothing to undo."""
+    return StepResult(id=step.id, kind=step.kind, outcome="skipped", reason_code="previous_step_failed",
+                      message="not run: the scenario never started, so there is nothing to clean up",
+                      call=_call_of(step))
 
 
 def _complete(scenario: Scenario, results: list[StepResult]) -> list[StepResult]:
@@ -154,5 +154,6 @@ def blocked_results(planned: Sequence[Planned], missing: Sequence[str], codes: S
         message = f"live inputs missing: {', '.join(missing)}" if missing else "the session could not be established"
         steps = tuple(StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
                                  call=_call_of(s)) for s in p.scenario.steps)
-        results.append(ScenarioResult(p.scenario.id, p.scenario.title, p.file, steps))
+        cleanup = tuple(map(_not_started, p.scenario.cleanup))
+        results.append(ScenarioResult(p.scenario.id, p.scenario.title, p.file, steps, cleanup))
     return results
