@@ -108,7 +108,7 @@ def test_without_a_path_the_repository_scenarios_run_from_anywhere(tmp_path: Pat
     done = _run(tmp_path, sys.executable, "--dry-run", "--concurrency", "2", "--out", "out")
     assert done.returncode == 0, done.stderr
     summary = _json(tmp_path / "out" / "SUMMARY.json")
-    assert [s["id"] for s in summary["scenarios"]] == ["release-gate"]
+    assert [s["id"] for s in summary["scenarios"]] == ["canary-rollout", "release-gate"]
 
 
 def test_another_interpreter_is_never_swapped_for_the_repositorys_venv(tmp_path: Path) -> None:
