@@ -47,7 +47,6 @@ def run_config(name: str, out: Path) -> RunConfig:
         env={},
         # As `demo` runs it: confirmed, because the embedded server is thrown away after the run.
         confirm=live,
-        rerun="velikey-e2e run scenarios --live" + (" --embedded --confirm" if live else ""),
     )
 
 
