@@ -160,9 +160,9 @@ def _complete(scenario: Scenario, results: list[StepResult]) -> list[StepResult]
 def blocked_result(planned: Planned, reason: str, message: str) -> ScenarioResult:
     """The result of a live scenario preflight blocked: every step blocked with ``reason``, no request sent.
 
-    Its cleanup steps are skipped: the scenario never started, so there is nothing to undo.
+    Its cleanup steps are blocked alike: nothing ran, so there is nothing to undo.
     """
-    steps = tuple(StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
-                             call=_call_of(s)) for s in planned.scenario.steps)
-    cleanup = tuple(map(_not_started, planned.scenario.cleanup))
+    steps, cleanup = (tuple(StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
+                                       call=_call_of(s)) for s in part)
+                      for part in (planned.scenario.steps, planned.scenario.cleanup))
     return ScenarioResult(planned.scenario.id, planned.scenario.title, planned.file, steps, cleanup)
