@@ -3,7 +3,9 @@
 A step never raises for a failure of the system under test: errors become a result with
 one reason code (``runner.reasons.reason_for_error`` is the only error → code mapping).
 Dry-run renders requests with ``velikey.operations.prepare``, the function live sends use.
-Nothing here redacts or formats for a receipt: results carry what the step saw.
+Nothing here redacts or formats for a receipt: results carry what the step saw. Every wait
+(an ``until:`` step's polls, a metering step's settle window) goes through the SDK's
+``client.wait_for``, so the schedule is the client's injected sleep and clock.
 """
 
 from __future__ import annotations
