@@ -291,6 +291,8 @@ def demo_command(out: Path, quiet: bool, verbose: bool) -> None:
     """
     _execute(RunConfig(paths=_default_paths(), mode="live", out=out, embedded=True, env={}, confirm=True),
              _verbosity(quiet, verbose))
+
+
 @cli.command("merge")
 @click.argument("run_dirs", nargs=-1, required=True,
                 type=click.Path(path_type=Path, file_okay=False, exists=True))

@@ -79,8 +79,7 @@ class Engine:
                 results.append(self._cut_short(scenario.steps[len(results)]))
         finally:
             self._turnstile.give_up(number)
-        cleanup = (await self._cleanup(state) if began else
-                   tuple(self._not_started(step) for step in scenario.cleanup))
+        cleanup = await self._cleanup(state) if began else tuple(map(_not_started, scenario.cleanup))
         return ScenarioResult(scenario.id, scenario.title, planned.file, tuple(_complete(scenario, results)), cleanup)
 
     async def _run(self, index: int, state: ScenarioState) -> StepResult:
@@ -114,12 +113,6 @@ class Engine:
         cleanup = state.scenario.cleanup
         return tuple(results) + tuple(self._cut_short(step, cleanup=True) for step in cleanup[len(results):])
 
-    def _not_started(self, step: AnyStep) -> StepResult:
-        """A cleanup step of a scenario that never started: there is nothing to undo."""
-        return StepResult(id=step.id, kind=step.kind, outcome="skipped", reason_code="previous_step_failed",
-                          message="not run: the scenario never started, so there is nothing to clean up",
-                          call=_call_of(step))
-
     def _cut_short(self, step: AnyStep, *, cleanup: bool = False) -> StepResult:
         """The step a stop cut short: failed with the stop's reason (a cleanup step left undone is a failure too)."""
         reason = self._control.reason or "interrupted"
@@ -135,7 +128,7 @@ async def _guarded(index: int, state: ScenarioState, ctx: Context) -> StepResult
     try:
         return await run_step(index, state, ctx)
     except Exception as exc:  # any error the step did not type is the tool's own
-        step = (*state.scenario.steps, *state.scenario.cleanup)[index]
+        step = state.scenario.all_steps[index]
         return StepResult(
             id=step.id, kind=step.kind, outcome="failed", reason_code="internal_error",
             message=f"the tool failed during this step ({type(exc).__name__}: {str(exc)[:200]}); please report it",
@@ -145,6 +138,13 @@ async def _guarded(index: int, state: ScenarioState, ctx: Context) -> StepResult
 
 def _call_of(step: AnyStep) -> str | None:
     return step.call if isinstance(step, CallStep) else None
+
+
+def _not_started(step: AnyStep) -> StepResult:
+    """A cleanup step of a scenario that never started: there is nothing to undo."""
+    return StepResult(id=step.id, kind=step.kind, outcome="skipped", reason_code="previous_step_failed",
+                      message="not run: the scenario never started, so there is nothing to clean up",
+                      call=_call_of(step))
 
 
 def _complete(scenario: Scenario, results: list[StepResult]) -> list[StepResult]:
@@ -158,7 +158,11 @@ def _complete(scenario: Scenario, results: list[StepResult]) -> list[StepResult]
 
 
 def blocked_result(planned: Planned, reason: str, message: str) -> ScenarioResult:
-    """The result of a live scenario preflight blocked: every step blocked with ``reason``, no request sent."""
-    steps = tuple(StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
-                             call=_call_of(s)) for s in planned.scenario.steps)
-    return ScenarioResult(planned.scenario.id, planned.scenario.title, planned.file, steps)
+    """The result of a live scenario preflight blocked: every step blocked with ``reason``, no request sent.
+
+    Its cleanup steps are blocked alike: nothing ran, so there is nothing to undo.
+    """
+    steps, cleanup = (tuple(StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
+                                       call=_call_of(s)) for s in part)
+                      for part in (planned.scenario.steps, planned.scenario.cleanup))
+    return ScenarioResult(planned.scenario.id, planned.scenario.title, planned.file, steps, cleanup)

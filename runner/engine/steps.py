@@ -3,7 +3,9 @@
 A step never raises for a failure of the system under test: errors become a result with
 one reason code (``runner.reasons.reason_for_error`` is the only error → code mapping).
 Dry-run renders requests with ``velikey.operations.prepare``, the function live sends use.
-Nothing here redacts or formats for a receipt: results carry what the step saw.
+Nothing here redacts or formats for a receipt: results carry what the step saw. Every wait
+(an ``until:`` step's polls, a metering step's settle window) goes through the SDK's
+``client.wait_for``, so the schedule is the client's injected sleep and clock.
 """
 
 from __future__ import annotations
@@ -172,8 +174,11 @@ def _holds(step: CallStep, answer: CallResult) -> bool:
     return all(check(expectation, result).passed for expectation in step.expect)
 
 
-async def _answer(step: CallStep, kwargs: dict[str, Any], scenario: str, ctx: Context) -> tuple[CallResult, int | None]:
-    """The call's answer; with ``until:``, the first that meets ``expect`` or the last of the budget, and the polls.
+async def _answer(step: CallStep, kwargs: dict[str, Any], scenario: str, ctx: Context, polls: list[int]
+                  ) -> CallResult:
+    """The call's answer; with ``until:``, the first that meets ``expect`` or the last of the budget.
+
+    ``polls`` gets one entry per poll, so the count survives an error that ends the polling.
 
     Polls go through the SDK's ``wait_for`` with a counted budget (no clock): the count is
     what the server answered, so a condition that depends on server-side state (a rollout's
@@ -192,20 +197,18 @@ async def _answer(step: CallStep, kwargs: dict[str, Any], scenario: str, ctx: Co
         )
 
     if step.until is None:
-        return await once(), None
-    polls = 0
+        return await once()
 
     async def poll() -> CallResult:
-        nonlocal polls
-        polls += 1
+        polls.append(1)
         return await once()
 
     try:
-        answer = await client.wait_for(poll, lambda a: _holds(step, a), interval_s=float(step.until.every_s),
-                                       timeout_s=math.inf, max_attempts=step.until.max_polls)
+        return await client.wait_for(poll, lambda a: _holds(step, a), interval_s=float(step.until.every_s),
+                                     timeout_s=math.inf, max_attempts=step.until.max_polls)
     except WaitTimeoutError as exc:
-        answer = exc.last
-    return answer, polls
+        last: CallResult = exc.last
+        return last
 
 
 def _unsaved(step: CallStep, state: ScenarioState, ctx: Context) -> str | None:
@@ -242,12 +245,13 @@ async def _call(step: CallStep, state: ScenarioState, ctx: Context, *, cleanup: 
         return _result(step.id, "call", "blocked", "confirmation_required",
                        f"{step.call} would take effect; rerun with --confirm to allow it", call=step.call,
                        requests=requests)
-    polls: int | None = None
+    counted: list[int] = []
     try:
-        answer, polls = await _answer(step, kwargs, scenario, ctx)
+        answer = await _answer(step, kwargs, scenario, ctx, counted)
     except VeliKeyError as exc:
         return _error(step.id, "call", exc, call=step.call, requests=requests,
-                      exchanges=_failed_exchange(requests, exc))
+                      exchanges=_failed_exchange(requests, exc), polling=_polling(step, len(counted) or None))
+    polls = len(counted) if step.until is not None else None
     result = _jsonable(answer.result)
     polling = _polling(step, polls)
     base = {"call": step.call, "requests": requests, "exchanges": tuple(_exchanged(e) for e in answer.exchanges),

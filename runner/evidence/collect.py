@@ -215,7 +215,7 @@ def blocker_document(
 
 def traffic_line(scenarios: Sequence[ScenarioResult]) -> str:
     """What reached the tenant, in one line: for a run whose receipts were lost, the user must know what was sent."""
-    steps = [step for s in scenarios for step in s.steps if step.exchanges]
+    steps = [step for s in scenarios for step in s.all_steps if step.exchanges]
     requests = sum(e.attempts for step in steps for e in step.exchanges)
     effects = [f"{step.call} ({step.id})" for step in steps if step.call in EFFECTFUL]
     told = f"{requests} request(s) were sent by {len(steps)} step(s)"

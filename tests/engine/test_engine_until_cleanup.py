@@ -151,6 +151,7 @@ def test_an_error_while_polling_ends_the_step_at_once() -> None:
 
     result = _run(_context(handler, time), CANARY.format(every="1", within="30", after=""))
     assert (result.steps[1].outcome, result.steps[1].reason_code) == ("failed", "server_error")
+    assert result.steps[1].polling is not None and result.steps[1].polling.polls == 2, "the failed poll counts"
     assert axis.reads == 1 and result.cleanup[0].outcome == "passed"
 
 

@@ -25,8 +25,8 @@ HANG_GUARD_S = 60
 
 
 def _run(env: dict[str, str], out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CLI), "run", str(ROOT / "scenarios" / "release-gate.yaml"), "--live", "--out", str(out),
-                           "--run-id", "deadline", *extra],
+    gate = ROOT / "scenarios" / "release-gate.yaml"  # the canary rollout beside it needs --confirm
+    return subprocess.run([str(CLI), "run", str(gate), "--live", "--out", str(out), "--run-id", "deadline", *extra],
                           env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True,
                           timeout=HANG_GUARD_S)
 

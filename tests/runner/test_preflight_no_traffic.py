@@ -222,7 +222,7 @@ def test_a_ca_bundle_is_recorded_by_source_and_digest_never_its_path(
     out = tmp_path / "out"
     flag = ["--ca-bundle", str(bundle)] if how == "flag" else []
     env = {**server.live_env(), **({} if how == "flag" else {how: str(bundle)})}
-    done = _velikey(SCENARIOS, "--live", *flag, "--out", str(out), env=env)
+    done = _velikey(SCENARIOS, "--live", "--confirm", *flag, "--out", str(out), env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     digest = "sha256:" + hashlib.sha256(bundle.read_bytes()).hexdigest()
     assert _manifest(out)["transport"]["ca_bundle"] == {"source": how, "sha256": digest}
