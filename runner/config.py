@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InputError", "Progress", "RunConfig"]
+from runner.control import DEFAULT_LIVE_DEADLINE_S
+
+__all__ = ["InputError", "Progress", "ReceiptsNotWritten", "RunConfig"]
 
 # Called as each step finishes, with the scenario id and the engine's ``StepResult`` (completion
 # order): for progress display only, never for receipts.
@@ -25,6 +27,10 @@ class InputError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class ReceiptsNotWritten(Exception):
+    """The receipt set could not be written after requests were sent: exit 4; the message names cause and traffic."""
 
 
 @dataclass(frozen=True)
@@ -41,11 +47,14 @@ class RunConfig:
     request_timeout: float = 30.0
     deadline: float | None = None
     verify_tls: bool = True
+    allow_insecure_http: bool = False
+    ca_bundle: Path | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    rerun: str = "velikey-e2e run --live"
     receipts_root: Path = Path("receipts")
     max_retries: int = 3
     progress: Progress | None = None
+    # ``--run-id``: the run nonce, and the run id verbatim (``runner.ids``); None lets preflight choose.
+    run_id: str | None = None
     # Where to copy junit.xml (``--junit``); None: the run directory holds no junit.xml.
     junit: Path | None = None
     # The Ed25519 PEM private key that signs attestation.json (``--sign-key``), checked by the CLI.
@@ -54,3 +63,10 @@ class RunConfig:
     @property
     def live(self) -> bool:
         return self.mode == "live"
+
+    @property
+    def run_deadline(self) -> float | None:
+        """``--deadline``, else the default a live run always has (a dry-run sends nothing to wait for)."""
+        if self.deadline is not None:
+            return self.deadline
+        return DEFAULT_LIVE_DEADLINE_S if self.live else None

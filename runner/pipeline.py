@@ -17,18 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from runner.attest.statement import attestation_files
-from runner.config import InputError, RunConfig
+from runner.config import InputError, ReceiptsNotWritten, RunConfig
 from runner.control import Control, handlers_restored
-from runner.engine.execute import Engine, blocked_results
+from runner.engine.execute import Engine, blocked_result
 from runner.engine.steps import Context
-from runner.evidence.collect import collect
-from runner.preflight import Embedded, embedded_server, preflight
+from runner.evidence.collect import collect, traffic_line
+from runner.preflight import Embedded, check, embedded_server, preflight
 from runner.receipts.assemble import build_receipt_set
-from runner.receipts.write import write_receipt_set
+from runner.receipts.outdir import OutDirError, check_out_dir, claim_out_dir
+from runner.receipts.write import ReceiptWriteError, write_receipt_set
 from runner.report.junit import JUNIT_FILE, copy_junit, junit_xml
 from runner.scenario.load import Planned, load_scenarios
 
-__all__ = ["InputError", "RunConfig", "RunReport", "run"]
+__all__ = ["InputError", "ReceiptsNotWritten", "RunConfig", "RunReport", "run"]
 
 
 @dataclass(frozen=True)
@@ -41,35 +42,48 @@ class RunReport:
 
 def run(config: RunConfig) -> RunReport:
     """Run the pipeline once; see the module docstring."""
+    control = Control(config.run_deadline)  # the deadline counts from start-up, auth resolution included
     loaded = load_scenarios(list(config.paths))
     if loaded.errors:
         raise InputError([str(error) for error in loaded.errors])
     with handlers_restored(), embedded_server(config.embedded) as embedded:
-        return asyncio.run(_run(config, loaded.planned(), embedded))
+        return asyncio.run(_run(config, loaded.planned(), embedded, control))
 
 
-async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None) -> RunReport:
+async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None,
+               control: Control) -> RunReport:
     started_at, started = datetime.now(timezone.utc), time.monotonic()
-    pre = await preflight(config, planned, embedded)
-    control = Control(config.deadline)
-    engine = Engine(Context.of(pre, confirm=config.confirm), config.concurrency, control, config.progress)
-    # Stops are held until the receipts are written, so a second Ctrl-C cannot tear a set in half.
-    with control.armed():
-        try:
-            if pre.blocked:
-                results = blocked_results(planned, pre.missing, pre.blocker_codes)
-            else:
-                results = await engine.run(planned)
-        finally:
-            await pre.close()
-        docs = collect(config, pre, results, started_at=started_at, started=started, planned=planned)
-        rendered = {JUNIT_FILE: junit_xml(docs.summary)} if config.junit else {}
-        files = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
-                                  blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code,
-                                  rendered=rendered)
-        files |= attestation_files(files, docs.summary, docs.manifest["scenarios"], config.sign_key)
-        out_dir = config.out or config.receipts_root / f"{config.mode}-{pre.ids.run_id}"
-        write_receipt_set(out_dir, files)
-        if config.junit:
-            copy_junit(files[JUNIT_FILE], config.junit)
+    checked = check(config, planned, embedded)
+    out_dir = config.out or config.receipts_root / f"{config.mode}-{checked.ids.run_id}"
+    # Before any request: a bad --out is exit 2 with nothing sent (and, refused, no lock file left beside it).
+    if problem := check_out_dir(out_dir):
+        raise InputError([problem])
+    try:
+        claim = claim_out_dir(out_dir)
+    except OutDirError as exc:
+        raise InputError([str(exc)]) from None
+    with claim:
+        pre = await preflight(config, planned, embedded, checked, control)
+        engine = Engine(Context.of(pre, confirm=config.confirm), config.concurrency, control, config.progress)
+        # Stops are held until the receipts are written, so a second Ctrl-C cannot tear a set in half.
+        with control.armed():
+            try:
+                ran = iter(await engine.run([p for k, p in enumerate(planned) if k not in pre.blocks]))
+                results = [blocked_result(p, pre.blocks[k].reason, pre.blocks[k].message) if k in pre.blocks
+                           else next(ran) for k, p in enumerate(planned)]
+            finally:
+                await pre.close()
+            docs = collect(config, pre, results, started_at=started_at, started=started, planned=planned)
+            rendered = {JUNIT_FILE: junit_xml(docs.summary)} if config.junit else {}
+            files = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
+                                      blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code,
+                                      rendered=rendered)
+            files |= attestation_files(files, docs.summary, docs.manifest["scenarios"], config.sign_key)
+            try:
+                write_receipt_set(out_dir, files, claim=claim)
+                if config.junit:
+                    copy_junit(files[JUNIT_FILE], config.junit)
+            except ReceiptWriteError as exc:
+                raise ReceiptsNotWritten(f"{exc}; {traffic_line(results)}") from None
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)
+
