@@ -100,6 +100,16 @@ def _signing_key(path: Path | None) -> bytes | None:
     return pem
 
 
+def _junit_target(path: Path | None) -> Path | None:
+    """``--junit``'s file, refused before anything runs when a folder on its way is a file (else exit 2)."""
+    for folder in [] if path is None else [path.parent, *path.parent.parents]:
+        if folder.exists():
+            if not folder.is_dir():
+                raise click.BadParameter(f"{path}: {folder} is not a directory", param_hint="--junit")
+            break
+    return path
+
+
 def _execute(config: RunConfig) -> None:
     # Imported here: the pipeline loads the SDK, the engine and the receipts (jsonschema), which
     # ``--help``, ``--version`` and ``reasons`` do not need (tests/runner/test_cli_imports.py).
@@ -198,7 +208,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
         paths=paths or _default_paths(), mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
         verify_tls=not insecure_skip_tls_verify, allow_insecure_http=allow_insecure_http, ca_bundle=ca_bundle,
-        env=dict(os.environ), run_id=run_id, junit=junit, sign_key=_signing_key(sign_key),
+        env=dict(os.environ), run_id=run_id, junit=_junit_target(junit), sign_key=_signing_key(sign_key),
     ))
 
 

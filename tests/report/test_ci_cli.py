@@ -110,10 +110,13 @@ def test_junit_is_deterministic_and_absent_by_default(tmp_path: Path) -> None:
     assert not (plain / "junit.xml").exists()
 
 
-def test_junit_into_a_directory_is_bad_input(tmp_path: Path) -> None:
-    done = cli("run", *PINNED, RELEASE_GATE, "--dry-run", "--out", tmp_path / "run", "--junit", tmp_path, cwd=tmp_path)
-    assert done.returncode == 2 and "--junit" in done.stderr and "Traceback" not in done.stderr
-    assert not (tmp_path / "run").exists()
+def test_junit_into_a_directory_or_under_a_file_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    for target in (tmp_path, tmp_path / "a-file" / "reports" / "e2e.xml"):
+        done = cli("run", *PINNED, RELEASE_GATE, "--dry-run", "--out", tmp_path / "run", "--junit", target,
+                   cwd=tmp_path)
+        assert done.returncode == 2 and "--junit" in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert not (tmp_path / "run").exists()
 
 
 def test_github_annotations_and_step_summary(start_server: StartServer, tmp_path: Path) -> None:
