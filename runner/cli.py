@@ -100,6 +100,16 @@ def _signing_key(path: Path | None) -> bytes | None:
     return pem
 
 
+def _junit_target(path: Path | None) -> Path | None:
+    """``--junit``'s file, refused before anything runs when a folder on its way is a file (else exit 2)."""
+    for folder in [] if path is None else [path.parent, *path.parent.parents]:
+        if folder.exists():
+            if not folder.is_dir():
+                raise click.BadParameter(f"{path}: {folder} is not a directory", param_hint="--junit")
+            break
+    return path
+
+
 def _execute(config: RunConfig, verbosity: int = 0) -> None:
     """Run and exit with the run's code; ``verbosity`` -1 prints the verdict line only, 1 each request too."""
     # Imported here: the pipeline loads the SDK, the engine and the receipts (jsonschema), which
@@ -271,7 +281,7 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
         verify_tls=not insecure_skip_tls_verify, allow_insecure_http=allow_insecure_http, ca_bundle=ca_bundle,
         env=dict(os.environ), run_id=run_id, max_retries=max_retries, shard=shard,
-        junit=junit, sign_key=_signing_key(sign_key),
+        junit=_junit_target(junit), sign_key=_signing_key(sign_key),
     ), verbosity)
 
 

@@ -304,8 +304,9 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
     run_id, codes = pre.ids.run_id, pre.blocker_codes
     blocked = [step.reason_code for s in results for step in s.all_steps if step.outcome == "blocked"]
     # A step that found no session (its scenario declared none, ``needs: []``) names the input all the same.
-    no_session = "auth_missing" in blocked and not pre.shown.get("session", {}).get("provided")
-    missing = sorted({*pre.missing, *(["session"] if no_session else [])})
+    absent = [name for name, spec in INPUTS.items() if spec.reason == "auth_missing" and spec.reason in blocked
+              and not pre.shown.get(name, {}).get("provided")]
+    missing = sorted({*pre.missing, *absent})
     manifest = manifest_document(config, pre)
     summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=missing,
                                redactor=redactor, facts=run_facts(manifest), extra_codes=codes,

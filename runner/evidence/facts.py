@@ -25,18 +25,13 @@ def tenant_origin(base_url: str | None) -> str | None:
 
 
 def run_facts(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts of a (schema-valid) run-manifest.json document that SUMMARY.json carries as ``facts``.
-
-    ``transport`` is the manifest's own when it records one, else what the options say about TLS.
-    """
-    options = manifest["options"]
-    nonce = manifest.get("run_nonce")
+    """The facts of a (schema-valid) run-manifest.json document that SUMMARY.json carries as ``facts``."""
     return {
         "tenant": tenant_origin(manifest["inputs"].get("base_url", {}).get("value")),
         "auth_source": manifest["auth_source"],
-        "transport": dict(manifest.get("transport") or {"verify_tls": options["verify_tls"]}),
-        "confirm": options["confirm"],
-        "run_nonce_source": nonce["source"] if isinstance(nonce, Mapping) else None,
+        "transport": dict(manifest["transport"]),
+        "confirm": manifest["options"]["confirm"],
+        "run_nonce_source": manifest["run_nonce"]["source"],
         "versions": {
             "tool": f"{manifest['tool']['name']} {manifest['tool']['version']}",
             "sdk": f"{manifest['sdk']['name']} {manifest['sdk']['version']}",

@@ -24,8 +24,6 @@ __all__ = ["md_cell", "md_code", "render_markdown"]
 _COUNT_KEYS = ("passed", "failed", "blocked", "skipped", "planned")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 _MAX_VALUE = 120
-# A step whose evidence is the server's stored answer to an earlier run, not a fresh one.
-_REPLAY_CODES = frozenset({"replayed_evidence"})
 
 
 def md_cell(value: object) -> str:
@@ -103,7 +101,8 @@ def _checks(step: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _replayed(step: Mapping[str, Any]) -> bool:
-    return step["reason_code"] in _REPLAY_CODES or bool(step["probe"] and step["probe"]["replayed"])
+    """The endpoint answered from its replay store (a rerun's same key): not fresh evidence."""
+    return bool(step["probe"] and step["probe"]["replayed"])
 
 
 def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,7 +122,8 @@ def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "summary": summary,
         "facts": facts,
-        "transport": [(key, _json(value)) for key, value in _flat(facts["transport"])],
+        "transport": [(key, md_code(value) if isinstance(value, str) else _json(value))
+                      for key, value in _flat(facts["transport"])],
         "flags": flags,
         "checked": {s["id"]: any(flags[s["id"], step["id"]]["checks"] for step in [*s["steps"], *s.get("cleanup", ())])
                     for s in summary["scenarios"]},

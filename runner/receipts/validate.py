@@ -93,10 +93,18 @@ def kind_for(relpath: str) -> str | None:
     return None
 
 
-def _schema_files() -> dict[str, Any]:
-    """Every schema file by kind; a kind in ``_SCHEMA_REF`` is a part of another file's schema."""
+@functools.cache
+def _schema_files() -> Mapping[str, Any]:
+    """Each schema file's document, by the kind it is named for (the envelope has none of its own)."""
     kinds = [kind for kind in KINDS if kind not in _SCHEMA_REF]
     return {kind: json.loads((schemas_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")) for kind in kinds}
+
+
+def _schemas() -> dict[str, Any]:
+    """The schema of every kind: its file's, or a ``$ref`` into another file (``_SCHEMA_REF``)."""
+    files = _schema_files()
+    refs = {kind: {"$ref": files[owner]["$id"] + pointer} for kind, (owner, pointer) in _SCHEMA_REF.items()}
+    return {**files, **refs}
 
 
 @functools.cache
@@ -109,13 +117,10 @@ def _validators() -> Mapping[str, Draft202012Validator]:
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
-    schemas = _schema_files()
     registry: Registry[Any] = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+        (schema["$id"], Resource.from_contents(schema)) for schema in _schema_files().values()
     )
-    for kind, (owner, pointer) in _SCHEMA_REF.items():
-        schemas[kind] = {"$ref": schemas[owner]["$id"] + pointer}
-    return {kind: Draft202012Validator(schema, registry=registry) for kind, schema in schemas.items()}
+    return {kind: Draft202012Validator(schema, registry=registry) for kind, schema in _schemas().items()}
 
 
 @functools.cache
@@ -126,12 +131,9 @@ def _fast_validators() -> Mapping[str, jsonschema_rs.Validator]:
     words the problems. Formats stay annotations, as they are for the reference (no format checker).
     tests/receipts/test_fast_validation.py holds the two to the same verdicts on a corpus.
     """
-    schemas = _schema_files()
-    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
-    for kind, (owner, pointer) in _SCHEMA_REF.items():
-        schemas[kind] = {"$ref": schemas[owner]["$id"] + pointer}
+    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in _schema_files().values()])
     return {kind: jsonschema_rs.validator_for(schema, registry=registry, validate_formats=False)
-            for kind, schema in schemas.items()}
+            for kind, schema in _schemas().items()}
 
 
 def _fast_valid(kind: str, obj: Any) -> bool:

@@ -254,7 +254,7 @@ JSON
 
 - Tenant: not given
 - Auth source: none
-- TLS and proxy: \`allow_insecure_http\`: \`false\`, \`ca_bundle.sha256\`: \`null\`, \`ca_bundle.source\`: \`"default"\`, \`proxy.origin\`: \`null\`, \`proxy.source\`: \`null\`, \`verify_tls\`: \`true\`
+- TLS and proxy: \`allow_insecure_http\`: \`false\`, \`ca_bundle.sha256\`: \`null\`, \`ca_bundle.source\`: \`default\`, \`proxy.origin\`: \`null\`, \`proxy.source\`: \`null\`, \`verify_tls\`: \`true\`
 - Effects: no \`--confirm\`: applies and rollbacks that are not dry runs are blocked
 - Versions: velikey-e2e unknown, SDK velikey unknown, unknown $found
 - Run nonce: from \`fixed\`

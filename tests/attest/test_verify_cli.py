@@ -25,6 +25,7 @@ from velikey.testing import ReferenceServer
 
 StartServer = Callable[..., ReferenceServer]
 RELEASE_GATE = Path(__file__).resolve().parents[2] / "scenarios" / "release-gate.yaml"
+PINNED = ("--run-id", "signed-run")  # tests pin the run id: same inputs, same receipts
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,8 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     private_pem, public_pem = keypair()
     (root / "key.pem").write_bytes(private_pem)
     (root / "key.pub").write_bytes(public_pem)
-    done = cli("run", RELEASE_GATE, "--live", "--embedded", "--out", root / "run", "--sign-key", root / "key.pem",
-               cwd=root)
+    done = cli("run", *PINNED, RELEASE_GATE, "--live", "--embedded", "--out", root / "run",
+               "--sign-key", root / "key.pem", cwd=root)
     assert done.returncode == 0, done.stderr
     return root / "run", root / "key.pub"
 
@@ -106,7 +107,7 @@ def test_verify_with_another_key_or_none_to_check(signed: tuple[Path, Path], tmp
     assert done.returncode == 1
     assert done.stderr.startswith("invalid: attestation.dsse.json: signatures[0]: keyid ")
     unsigned = tmp_path / "unsigned"
-    assert cli("run", RELEASE_GATE, "--dry-run", "--out", unsigned, cwd=tmp_path).returncode == 0
+    assert cli("run", *PINNED, RELEASE_GATE, "--dry-run", "--out", unsigned, cwd=tmp_path).returncode == 0
     done = cli("verify", unsigned, "--key", other, cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr == ("invalid: attestation.dsse.json: missing, so the signature cannot be checked"
@@ -129,7 +130,7 @@ def test_a_bad_signing_key_is_bad_input_before_any_request(start_server: StartSe
     server = start_server()
     key = tmp_path / "key.pem"
     key.write_bytes(content())
-    done = cli("run", RELEASE_GATE, "--live", "--out", tmp_path / "run", "--sign-key", key, cwd=tmp_path,
+    done = cli("run", *PINNED, RELEASE_GATE, "--live", "--out", tmp_path / "run", "--sign-key", key, cwd=tmp_path,
                env=server.live_env())
     assert done.returncode == 2
     assert says in done.stderr and "Traceback" not in done.stderr and "BEGIN" not in done.stderr
@@ -161,3 +162,15 @@ def test_validate_checks_the_attestation_schema(signed: tuple[Path, Path], tmp_p
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         "invalid: attestation.json: $.predicate.result: 'manual-required' is not one of ['pass', 'fail']"]
+
+
+def test_a_signed_run_is_reproducible(signed: tuple[Path, Path], tmp_path: Path) -> None:
+    """Ed25519 signatures are deterministic: the same run, signed by the same key, is the same bytes."""
+    run, _ = signed
+    again = tmp_path / "again"
+    done = cli("run", *PINNED, RELEASE_GATE, "--live", "--embedded", "--out", again,
+               "--sign-key", run.parent / "key.pem", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    first, second = _files(run), _files(again)
+    del first["timings.json"], second["timings.json"]
+    assert first == second

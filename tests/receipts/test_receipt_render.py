@@ -124,9 +124,9 @@ def test_reviewer_facts_come_from_the_summary(docs: dict[str, Any]) -> None:
     where = render_markdown(docs["summary"]).split("## Where and how it ran", 1)[1].split("## Scenario", 1)[0]
     assert "- Tenant: `https://axis.example:8443`" in where
     assert "- Auth source: `AXIS_SESSION_COOKIE`" in where
-    assert ("- TLS and proxy: `allow_insecure_http`: `false`, `ca_bundle.sha256`: `\"sha256:" + "ab" * 32 + "\"`, "
-            "`ca_bundle.source`: `\"SSL_CERT_FILE\"`, `proxy.origin`: `\"http://proxy.internal:3128\"`, "
-            "`proxy.source`: `\"HTTPS_PROXY\"`, `verify_tls`: `true`") in where
+    assert ("- TLS and proxy: `allow_insecure_http`: `false`, `ca_bundle.sha256`: `sha256:" + "ab" * 32 + "`, "
+            "`ca_bundle.source`: `SSL_CERT_FILE`, `proxy.origin`: `http://proxy.internal:3128`, "
+            "`proxy.source`: `HTTPS_PROXY`, `verify_tls`: `true`") in where
     assert "- Effects: `--confirm` given" in where
     assert "- Versions: velikey-e2e 0.1.0, SDK velikey 0.1.0, CPython 3.11.7" in where
     assert "- Run nonce: from `github`" in where

@@ -24,6 +24,7 @@ from velikey.testing import ReferenceServer
 StartServer = Callable[..., ReferenceServer]
 _COMMAND = re.compile(r"^::(?P<name>\w+) (?P<props>[^:]*)::(?P<data>.*)$")
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub's documented per-step limit, stated here independently of the runner
+PINNED = ("--run-id", "ci-report")  # tests pin the run id: same inputs, same receipts
 
 
 def _line_of(step_id: str, scenario: Path = RELEASE_GATE) -> int:
@@ -56,7 +57,7 @@ def _failing_run(start_server: StartServer, tmp_path: Path, *extra: str | Path,
     """A live run of the release gate that fails at `score` (three critical alerts pull the health score down)."""
     server = start_server(critical_alerts=3)
     out = tmp_path / "run"
-    done = cli("run", RELEASE_GATE, "--live", "--out", out, *extra, cwd=tmp_path,
+    done = cli("run", *PINNED, RELEASE_GATE, "--live", "--out", out, *extra, cwd=tmp_path,
                env={**server.live_env(), **(env or {})})
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
@@ -91,7 +92,7 @@ def test_junit_is_a_receipt_and_a_copy_gitlab_reads(start_server: StartServer, t
 
 def test_an_edited_junit_file_fails_validate(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = cli("run", RELEASE_GATE, "--dry-run", "--out", out, "--junit", tmp_path / "j.xml", cwd=tmp_path)
+    done = cli("run", *PINNED, RELEASE_GATE, "--dry-run", "--out", out, "--junit", tmp_path / "j.xml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     (out / "junit.xml").write_bytes((out / "junit.xml").read_bytes().replace(b"skipped", b"passed!", 1))
     done = cli("validate", out, cwd=tmp_path)
@@ -102,17 +103,20 @@ def test_an_edited_junit_file_fails_validate(tmp_path: Path) -> None:
 def test_junit_is_deterministic_and_absent_by_default(tmp_path: Path) -> None:
     first, second, plain = tmp_path / "a", tmp_path / "b", tmp_path / "plain"
     for out in (first, second):
-        assert cli("run", RELEASE_GATE, "--dry-run", "--out", out, "--junit", out.with_suffix(".xml"),
+        assert cli("run", *PINNED, RELEASE_GATE, "--dry-run", "--out", out, "--junit", out.with_suffix(".xml"),
                    cwd=tmp_path).returncode == 0
     assert (first / "junit.xml").read_bytes() == (second / "junit.xml").read_bytes()
-    assert cli("run", RELEASE_GATE, "--dry-run", "--out", plain, cwd=tmp_path).returncode == 0
+    assert cli("run", *PINNED, RELEASE_GATE, "--dry-run", "--out", plain, cwd=tmp_path).returncode == 0
     assert not (plain / "junit.xml").exists()
 
 
-def test_junit_into_a_directory_is_bad_input(tmp_path: Path) -> None:
-    done = cli("run", RELEASE_GATE, "--dry-run", "--out", tmp_path / "run", "--junit", tmp_path, cwd=tmp_path)
-    assert done.returncode == 2 and "--junit" in done.stderr and "Traceback" not in done.stderr
-    assert not (tmp_path / "run").exists()
+def test_junit_into_a_directory_or_under_a_file_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    for target in (tmp_path, tmp_path / "a-file" / "reports" / "e2e.xml"):
+        done = cli("run", *PINNED, RELEASE_GATE, "--dry-run", "--out", tmp_path / "run", "--junit", target,
+                   cwd=tmp_path)
+        assert done.returncode == 2 and "--junit" in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert not (tmp_path / "run").exists()
 
 
 def test_github_annotations_and_step_summary(start_server: StartServer, tmp_path: Path) -> None:
@@ -139,7 +143,7 @@ def test_a_nearly_full_job_summary_is_cut_with_a_note(tmp_path: Path) -> None:
     room = 1000
     job_summary.write_bytes(b"x" * (STEP_SUMMARY_LIMIT - room - 1) + b"\n")
     out = tmp_path / "run"
-    done = cli("run", RELEASE_GATE, "--dry-run", "--out", out, cwd=tmp_path,
+    done = cli("run", *PINNED, RELEASE_GATE, "--dry-run", "--out", out, cwd=tmp_path,
                env={"GITHUB_STEP_SUMMARY": str(job_summary)})
     assert done.returncode == 0, done.stderr
     data = job_summary.read_bytes()

@@ -22,7 +22,8 @@ def test_example_run_reads_back(summary: dict[str, Any], schema: xmlschema.XMLSc
     gate = suites["release-gate"]
     assert (gate.tests, gate.failures, gate.errors, gate.skipped) == (9, 0, 0, 1)
     cases = read_cases(data)
-    assert list(cases) == [f"{sc['id']}/{s['id']}" for sc in summary["scenarios"] for s in [*sc["steps"], *sc["cleanup"]]]
+    assert list(cases) == [f"{sc['id']}/{s['id']}" for sc in summary["scenarios"]
+                           for s in [*sc["steps"], *sc["cleanup"]]]
     assert {case.file for case in cases.values()} == {"scenarios/release-gate.yaml", "scenarios/canary-rollout.yaml"}
     [skipped] = cases["release-gate/rollback"].result
     assert isinstance(skipped, Skipped) and skipped.type == "input_not_provided"
