@@ -224,8 +224,9 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
                     checked: Checked | None = None, control: Control | None = None) -> Preflight:
     """Resolve auth for ``planned`` (after ``check``) and decide the blockers; never raises for the system under test.
 
-    A live scenario whose own needs are missing is blocked; the others still run, so a scenario
-    needing only a session is never held up by another scenario's rollback token.
+    A live scenario whose own needs are missing is blocked with a message naming it and them; the
+    others are held, naming the scenarios that are not ready: a live run whose inputs are not all
+    present sends nothing at all (DESIGN "Modes"), not even the session's login.
     """
     checked = checked or check(config, planned, embedded)
     inputs, ids, missing = checked.inputs, checked.ids, checked.missing
@@ -241,6 +242,12 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
             if own := _own_missing(p, missing):
                 blocks[number] = Block(INPUTS[own[0]].reason,
                                        f"live inputs missing for scenario {p.scenario.id}: {', '.join(own)}")
+    if blocks:
+        short = ", ".join(planned[number].scenario.id for number in sorted(blocks))
+        reason = blocks[min(blocks)].reason
+        for number, p in enumerate(planned):
+            blocks.setdefault(number, Block(reason, f"held: nothing is sent until every scenario's live inputs are "
+                                                    f"present (missing for {short})"))
     runnable = [p for number, p in enumerate(planned) if number not in blocks]
 
     client: AegisClient | None = None

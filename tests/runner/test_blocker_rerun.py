@@ -115,7 +115,7 @@ def test_the_wrapper_reruns_as_the_wrapper(tmp_path: Path) -> None:
     assert words[2:] == [gate.relative_to(tmp_path).as_posix(), "--out", "out", "--embedded", "--confirm"]
 
 
-def test_a_scenario_is_blocked_only_by_its_own_needs_and_the_message_names_it(
+def test_a_missing_input_holds_the_whole_run_and_the_messages_name_the_scenario(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     server = start_server()
@@ -126,14 +126,15 @@ def test_a_scenario_is_blocked_only_by_its_own_needs_and_the_message_names_it(
     assert done.returncode == 3, done.stdout + done.stderr
     summary = json.loads((tmp_path / "out" / "SUMMARY.json").read_text())
     reads, undo = summary["scenarios"]
-    assert [(s["outcome"], s["reason_code"]) for s in reads["steps"]] == [("passed", "ok")]
+    assert [(s["outcome"], s["message"]) for s in reads["steps"]] == [
+        ("blocked", "held: nothing is sent until every scenario's live inputs are present (missing for undo)")]
     assert [(s["outcome"], s["reason_code"], s["message"]) for s in undo["steps"]] == [
         ("blocked", "input_missing", "live inputs missing for scenario undo: rollback_token")]
     blocker = _blocker(tmp_path / "out")
     assert [m["name"] for m in blocker["missing_inputs"]] == ["rollback_token"]
     assert "live inputs missing for scenario undo: rollback_token" in done.stdout
-    # Only the runnable scenario reached the tenant, and nothing rolled back.
-    assert server.state()["requests"] == {"GET /api/usage/summary": 1}
+    # The run sent nothing at all: the ready scenario is held too (DESIGN "Modes").
+    assert server.state()["requests"] == {}
 
 
 def test_a_scenario_with_no_needs_requires_no_session(shared_server: ReferenceServer, tmp_path: Path) -> None:
