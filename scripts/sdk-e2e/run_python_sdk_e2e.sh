@@ -144,6 +144,7 @@ JSON
     "name": "velikey",
     "version": "unknown"
   },
+  "shard": null,
   "source_date": null,
   "tool": {
     "name": "velikey-e2e",
