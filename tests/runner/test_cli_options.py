@@ -162,7 +162,7 @@ def test_flags_numbers_and_paths_come_from_the_environment(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     options = manifest(tmp_path / "from-env")["options"]
     assert options == {"confirm": True, "embedded": False, "verify_tls": True, "request_timeout": "12.5",
-                       "deadline": "600"}
+                       "deadline": "600", "max_retries": 3}
     # A flag on the command line wins over its env variable.
     done = velikey("run", folder, "--request-timeout", "3", "--out", tmp_path / "flag", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
@@ -194,6 +194,7 @@ def test_max_retries_bounds_the_attempts(tmp_path: Path, start_server: StartServ
     assert done.returncode == (1 if outcome == "failed" else 0), done.stdout + done.stderr
     [step] = json.loads((tmp_path / "run" / "SUMMARY.json").read_text())["scenarios"][0]["steps"]
     assert (step["outcome"], step["attempts"]) == (outcome, attempts)
+    assert manifest(tmp_path / "run")["options"]["max_retries"] == (3 if how == "default" else 0)  # type: ignore[index]
 
 
 def test_max_retries_out_of_range_is_refused(tmp_path: Path) -> None:

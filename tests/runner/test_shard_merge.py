@@ -231,6 +231,9 @@ def test_merge_refuses_shards_of_different_runs(tmp_path: Path, shards: tuple[Pa
     lines = refused(tmp_path, one, tmp_path / "x", three)
     assert lines and all("not the run of" in line for line in lines), lines
     assert any("run_id differs" in line for line in lines) and any("inputs differs" in line for line in lines)
+    velikey("run", folder, "--dry-run", "--shard", "3/3", "--max-retries", "0", "--out", tmp_path / "y", cwd=tmp_path)
+    lines = refused(tmp_path, one, shards[1][1], tmp_path / "y")
+    assert any("run-manifest.json options differs" in line for line in lines), lines
 
 
 def test_merge_refuses_shards_of_other_scenario_files(tmp_path: Path, shards: tuple[Path, list[Path]]) -> None:
