@@ -1,27 +1,31 @@
 """The velikey-e2e command line: parse flags into a frozen config, call the pipeline, map to an exit code.
 
 No logic lives here beyond presentation; bad input ends with one clear message and exit 2.
-The reference server (FastAPI, uvicorn) is imported only by the commands that serve it.
+Each command imports what it uses in its body, so start-up loads only click: the reference
+server (FastAPI, uvicorn) is imported only by the commands that serve it, the pipeline only by
+the commands that run.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from runner import __version__, exits
 from runner._resources import scenarios_dir
-from runner.control import exit_interrupted
-from runner.engine.results import StepResult
-from runner.pipeline import InputError, RunConfig, RunReport, run
+from runner.config import InputError, ReceiptsNotWritten, RunConfig
+from runner.control import DEFAULT_LIVE_DEADLINE_S, exit_interrupted
+
+if TYPE_CHECKING:
+    from runner.engine.results import StepResult
+    from runner.pipeline import RunReport
 
 __all__ = ["cli", "main"]
 
@@ -31,28 +35,6 @@ DEFAULT_SCENARIOS = Path("scenarios")
 def _default_paths() -> tuple[Path, ...]:
     """``scenarios/`` of the working directory, else the release gate the package ships."""
     return (DEFAULT_SCENARIOS if DEFAULT_SCENARIOS.is_dir() else scenarios_dir(),)
-
-
-def _shown_path(path: Path) -> str:
-    if path.is_absolute():
-        try:
-            return path.relative_to(Path.cwd()).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
-
-
-def _rerun(paths: Sequence[Path], flags: dict[str, str | None], confirm: bool, embedded: bool) -> str:
-    words = ["velikey-e2e", "run", *(_shown_path(p) for p in paths), "--live"]
-    if embedded:
-        words.append("--embedded")
-    for name in ("base_url", "payload_url", "policy_id"):
-        if flags.get(name):
-            words += ["--" + name.replace("_", "-"), str(flags[name])]
-    text = shlex.join(words)
-    if flags.get("rollback_token"):
-        text += ' --rollback-token "$AEGIS_ROLLBACK_TOKEN"'
-    return text + (" --confirm" if confirm else "")
 
 
 def _verdict(report: RunReport) -> str:
@@ -89,6 +71,10 @@ def _progress(scenario: str, step: StepResult) -> None:
 
 def _execute(config: RunConfig, verbosity: int = 0) -> None:
     """Run and exit with the run's code; ``verbosity`` -1 prints the verdict line only, 1 each request too."""
+    # Imported here: the pipeline loads the SDK, the engine and the receipts (jsonschema), which
+    # ``--help``, ``--version`` and ``reasons`` do not need (tests/runner/test_cli_imports.py).
+    from runner.pipeline import run
+
     progress = {-1: None, 0: _progress, 1: _verbose_progress}[verbosity]
     try:
         report = run(replace(config, progress=progress))
@@ -96,6 +82,9 @@ def _execute(config: RunConfig, verbosity: int = 0) -> None:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(exits.INVALID)
+    except ReceiptsNotWritten as exc:
+        click.echo(f"error: the receipts could not be written: {exc}", err=True)
+        sys.exit(exits.NOT_WRITTEN)
     except KeyboardInterrupt:
         exit_interrupted()
     verdict = _verdict(report)
@@ -132,9 +121,10 @@ def _verbosity(quiet: bool, verbose: bool) -> int:
     return -1 if quiet else 1 if verbose else 0
 
 
-# The domain inputs keep their one documented env name each (AXIS_BASE_URL …, see the README's inputs table), so
-# the manifest can say where a value came from; every other option of `run` also reads VELIKEY_E2E_<OPTION>.
-_OWN_ENV = ("base_url", "payload_url", "policy_id", "rollback_token")
+# The domain inputs keep their one documented env name each (AXIS_BASE_URL …, see the README's inputs table), and
+# --run-id its VELIKEY_E2E_RUN_ID read by preflight, so the manifest can say where a value came from; every other
+# option of `run` also reads VELIKEY_E2E_<OPTION>.
+_OWN_ENV = ("base_url", "payload_url", "policy_id", "rollback_token", "run_id")
 ENV_PREFIX = "VELIKEY_E2E_"
 
 
@@ -193,9 +183,17 @@ def cli() -> None:
               help="Scenarios run side by side; receipts do not depend on it.")
 @click.option("--request-timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
               help="Seconds each request may take (per attempt).")
-@click.option("--deadline", type=click.FloatRange(0.1, 86400), help="Seconds the whole run may take; then `timeout`.")
+@click.option("--deadline", type=click.FloatRange(0.1, 86400),
+              help=f"Seconds the whole run may take from start-up, auth included; then `timeout` "
+                   f"[default with --live: {DEFAULT_LIVE_DEADLINE_S:g}].")
 @click.option("--insecure-skip-tls-verify", is_flag=True,
-              help="Turn TLS verification off (controlled diagnostics only; recorded in the manifest).")
+              help="Turn TLS verification off (controlled diagnostics only; warned and recorded in the manifest).")
+@click.option("--allow-insecure-http", is_flag=True,
+              help="Allow http:// to a host that is not loopback (the session travels in clear; recorded).")
+@click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False),
+              help="PEM file of the CAs that verify TLS [else SSL_CERT_FILE, REQUESTS_CA_BUNDLE, the default].")
+@click.option("--run-id", help="Name the run (the run id, verbatim) and derive its keys from it; the same id "
+              "again replays [env VELIKEY_E2E_RUN_ID; default: the CI's run, else fresh].")
 @click.option("--max-retries", type=click.IntRange(0, 10), default=3, show_default=True,
               help="Retries of a retryable request (429, 5xx, network) before its step fails.")
 @click.option("--shard", metavar="K/N", callback=_parse_shard,
@@ -205,7 +203,8 @@ def cli() -> None:
 def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | None, embedded: bool,
                 base_url: str | None, payload_url: str | None, policy_id: str | None, rollback_token: str | None,
                 confirm: bool, concurrency: int, request_timeout: float, deadline: float | None,
-                insecure_skip_tls_verify: bool, max_retries: int, shard: Any, quiet: bool, verbose: bool) -> None:
+                insecure_skip_tls_verify: bool, allow_insecure_http: bool, ca_bundle: Path | None,
+                run_id: str | None, max_retries: int, shard: Any, quiet: bool, verbose: bool) -> None:
     """Run scenarios (PATHS: files or folders, default scenarios/) and write receipts.
 
     \b
@@ -226,12 +225,14 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
     mode = "live" if live else "dry-run"
     flags = {"base_url": base_url, "payload_url": payload_url, "policy_id": policy_id,
              "rollback_token": rollback_token}
-    chosen = paths or _default_paths()
+    if insecure_skip_tls_verify:
+        click.echo("warning: TLS verification is off (--insecure-skip-tls-verify): any server can answer for the "
+                   "tenant; recorded in run-manifest.json", err=True)
     _execute(RunConfig(
-        paths=chosen, mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
+        paths=paths or _default_paths(), mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
-        verify_tls=not insecure_skip_tls_verify, env=dict(os.environ),
-        rerun=_rerun(chosen, flags, confirm, embedded), max_retries=max_retries, shard=shard,
+        verify_tls=not insecure_skip_tls_verify, allow_insecure_http=allow_insecure_http, ca_bundle=ca_bundle,
+        env=dict(os.environ), run_id=run_id, max_retries=max_retries, shard=shard,
     ), verbosity)
 
 
@@ -246,9 +247,7 @@ _env_options(run_command)
 def demo_command(out: Path, quiet: bool, verbose: bool) -> None:
     """The main job: a live run of scenarios/ against the embedded reference server."""
     verbosity = _verbosity(quiet, verbose)
-    chosen = _default_paths()
-    _execute(RunConfig(paths=chosen, mode="live", out=out, embedded=True, env={},
-                       rerun=_rerun(chosen, {}, False, True)), verbosity)
+    _execute(RunConfig(paths=_default_paths(), mode="live", out=out, embedded=True, env={}), verbosity)
 
 
 @cli.command("merge")

@@ -7,8 +7,10 @@ A process meets stops in three phases, all handled here:
    SchemaError). One that arrived meanwhile is delivered as the mask lifts and ends the process
    with exit 130 and no receipts; SIGTERM behaves as Ctrl-C, and an inherited "ignore SIGINT" is
    undone, so a release gate is always stoppable;
-2. before the steps run (preflight, the embedded server's start), a stop is a KeyboardInterrupt
-   that the CLI turns into ``exit_interrupted``: nothing was written;
+2. before the steps run (preflight, the embedded server's start), a signal is a KeyboardInterrupt
+   that the CLI turns into ``exit_interrupted``: nothing was written. The deadline runs from the
+   run's start-up, though: auth resolution awaits ``before_deadline``, and the run still ends in
+   a complete receipt set (blocked, ``timeout``);
 3. while the steps run (``Control.armed``), SIGINT, SIGTERM and the deadline set the stop reason
    once and tell the listeners (the engine cancels its scenarios): the step in flight fails with
    that reason and the run ends in a complete receipt set. Until the run returns, a further stop
@@ -17,21 +19,43 @@ A process meets stops in three phases, all handled here:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, TypeVar
 
 from runner import exits
 
-__all__ = ["STOPS", "Control", "StopReason", "exit_interrupted", "handlers_restored", "loading"]
+__all__ = [
+    "DEFAULT_LIVE_DEADLINE_S",
+    "STOPS",
+    "Control",
+    "StopReason",
+    "Stopped",
+    "exit_interrupted",
+    "handlers_restored",
+    "loading",
+]
 
 STOPS = (signal.SIGINT, signal.SIGTERM)
 StopReason = Literal["interrupted", "timeout"]
+# A live run without --deadline still ends: 15 minutes is far beyond a release gate's usual minute
+# or two (retries and the metering settle window included), and short of a CI job's own limit.
+DEFAULT_LIVE_DEADLINE_S = 900.0
+
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """The run was stopped (``reason``) while ``Control.before_deadline`` awaited something."""
+
+    def __init__(self, reason: StopReason) -> None:
+        super().__init__(reason)
+        self.reason: StopReason = reason
 
 
 def exit_interrupted() -> NoReturn:
@@ -85,8 +109,10 @@ def _too_late(signum: int, frame: object) -> None:
 class Control:
     """A run's stop switch: set once (the first stop's reason wins), by a signal or the deadline."""
 
-    def __init__(self, deadline: float | None = None) -> None:
+    def __init__(self, deadline: float | None = None, *, started: float | None = None) -> None:
         self.deadline = deadline
+        # The deadline counts from here: the run's start-up (``time.monotonic()``), not the first step.
+        self._started = time.monotonic() if started is None else started
         self._stopped = threading.Event()
         self._reason: StopReason | None = None
         self._listeners: list[Callable[[StopReason], None]] = []
@@ -109,9 +135,31 @@ class Control:
         for listener in self._listeners:
             listener(reason)
 
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (0 once passed); None without a deadline."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - (time.monotonic() - self._started))
+
+    async def before_deadline(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``'s result, unless the deadline passes first: then the run stops (``timeout``) and
+        ``Stopped`` is raised. For what runs before ``armed`` (auth resolution), which the deadline covers too.
+        """
+        import asyncio  # here, not at the top: see ``armed``
+
+        try:
+            return await asyncio.wait_for(awaitable, self.remaining())
+        except asyncio.TimeoutError:
+            if self.remaining():  # the awaitable's own timeout error, not the deadline
+                raise
+            self.stop("timeout")
+            raise Stopped("timeout") from None
+
     @contextmanager
     def armed(self) -> Iterator[None]:
         """Route SIGINT/SIGTERM and the deadline to ``stop`` on the running loop (phase 3)."""
+        import asyncio  # here, not at the top: the entry point imports this module for every command
+
         loop = asyncio.get_running_loop()
         installed = []
         for sig in STOPS:
@@ -120,7 +168,8 @@ class Control:
                 installed.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
                 pass
-        timer = loop.call_later(self.deadline, self.stop, "timeout") if self.deadline else None
+        left = self.remaining()
+        timer = loop.call_later(left, self.stop, "timeout") if left is not None else None
         try:
             yield
         finally:

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 from velikey.operations import AUTH_SOURCES
 
-__all__ = ["INPUTS", "InputSpec", "ResolvedInput", "auth_kind", "resolve_inputs"]
+__all__ = ["HEADER_SECRETS", "INPUTS", "InputSpec", "ResolvedInput", "auth_kind", "resolve_inputs", "secret_problems"]
 
 DEFAULT_BASE_URL = "https://axis.velikey.com"
+# Secrets that travel in a request header (Cookie, Authorization, the rollback token's field), by env name.
+HEADER_SECRETS = ("AXIS_SESSION_COOKIE", "AXIS_SESSION_TOKEN", "VELIKEY_API_KEY", "AXIS_CLIENT_SECRET",
+                  "AEGIS_ROLLBACK_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -134,3 +137,23 @@ def resolve_inputs(
         else:
             resolved[name] = ResolvedInput(name, None, None)
     return resolved
+
+
+def _header_safe(value: str) -> bool:
+    return all(" " <= ch <= "~" for ch in value.strip())
+
+
+def secret_problems(env: Mapping[str, str], flags: Mapping[str, str | None]) -> list[str]:
+    """One line per secret a header cannot carry (control characters, line breaks, non-ASCII), named, never quoted.
+
+    Such a value used to be found by httpx only when the first authenticated request was built,
+    after earlier steps had reached the tenant, as a traceback.
+    """
+    given = [(name, env.get(name)) for name in HEADER_SECRETS]
+    given.append(("--rollback-token", flags.get("rollback_token")))
+    return [
+        f"{name}: the secret holds a character a request header cannot carry (a control character, line break "
+        "or non-ASCII); export it again without them"
+        for name, value in given
+        if value and value.strip() and not _header_safe(value)
+    ]

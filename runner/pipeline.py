@@ -16,17 +16,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from runner.config import InputError, RunConfig
+from runner.config import InputError, ReceiptsNotWritten, RunConfig
 from runner.control import Control, handlers_restored
-from runner.engine.execute import Engine, blocked_results
+from runner.engine.execute import Engine, blocked_result
 from runner.engine.steps import Context
-from runner.evidence.collect import collect
-from runner.preflight import Embedded, embedded_server, preflight
+from runner.evidence.collect import collect, traffic_line
+from runner.preflight import Embedded, check, embedded_server, preflight
 from runner.receipts.assemble import build_receipt_set
-from runner.receipts.write import write_receipt_set
+from runner.receipts.outdir import OutDirError, check_out_dir, claim_out_dir
+from runner.receipts.write import ReceiptWriteError, write_receipt_set
 from runner.scenario.load import Planned, load_scenarios
 
-__all__ = ["InputError", "RunConfig", "RunReport", "run"]
+__all__ = ["InputError", "ReceiptsNotWritten", "RunConfig", "RunReport", "run"]
 
 
 @dataclass(frozen=True)
@@ -39,39 +40,50 @@ class RunReport:
 
 def run(config: RunConfig) -> RunReport:
     """Run the pipeline once; see the module docstring."""
+    control = Control(config.run_deadline)  # the deadline counts from start-up, auth resolution included
     loaded = load_scenarios(list(config.paths))
     if loaded.errors:
         raise InputError([str(error) for error in loaded.errors])
     with handlers_restored(), embedded_server(config.embedded) as embedded:
-        return asyncio.run(_run(config, loaded.planned(), embedded))
+        return asyncio.run(_run(config, loaded.planned(), embedded, control))
 
 
-async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None) -> RunReport:
+async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None,
+               control: Control) -> RunReport:
     started_at, started = datetime.now(timezone.utc), time.monotonic()
-    pre = await preflight(config, planned, embedded)
-    control = Control(config.deadline)
-    engine = Engine(Context.of(pre, confirm=config.confirm), config.concurrency, control, config.progress)
-    # Stops are held until the receipts are written, so a second Ctrl-C cannot tear a set in half.
-    with control.armed():
-        try:
-            # Preflight saw every scenario (ids, inputs and blockers are the whole run's); a shard runs its share.
-            mine = _share(config, planned)
-            if pre.blocked:
-                results = blocked_results(mine, pre.missing, pre.blocker_codes)
-            else:
-                results = await engine.run(mine)
-        finally:
-            await pre.close()
-        docs = collect(config, pre, results, started_at=started_at, started=started)
-        files = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
-                                  blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code)
-        out_dir = config.out or config.receipts_root / f"{config.mode}-{pre.ids.run_id}"
-        write_receipt_set(out_dir, files)
+    checked = check(config, planned, embedded)
+    out_dir = config.out or config.receipts_root / f"{config.mode}-{checked.ids.run_id}"
+    # Before any request: a bad --out is exit 2 with nothing sent (and, refused, no lock file left beside it).
+    if problem := check_out_dir(out_dir):
+        raise InputError([problem])
+    try:
+        claim = claim_out_dir(out_dir)
+    except OutDirError as exc:
+        raise InputError([str(exc)]) from None
+    with claim:
+        pre = await preflight(config, planned, embedded, checked, control)
+        engine = Engine(Context.of(pre, confirm=config.confirm), config.concurrency, control, config.progress)
+        # Stops are held until the receipts are written, so a second Ctrl-C cannot tear a set in half.
+        with control.armed():
+            try:
+                # Preflight saw every scenario (ids, inputs and blockers are the whole run's); a shard runs its share.
+                mine = _share(config, planned)
+                ran = iter(await engine.run([p for k, p in enumerate(planned) if k in mine and k not in pre.blocks]))
+                results = [blocked_result(p, pre.blocks[k].reason, pre.blocks[k].message) if k in pre.blocks
+                           else next(ran) for k, p in enumerate(planned) if k in mine]
+            finally:
+                await pre.close()
+            docs = collect(config, pre, results, started_at=started_at, started=started)
+            files = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
+                                      blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code)
+            try:
+                write_receipt_set(out_dir, files, claim=claim)
+            except ReceiptWriteError as exc:
+                raise ReceiptsNotWritten(f"{exc}; {traffic_line(results)}") from None
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)
 
 
-def _share(config: RunConfig, planned: Sequence[Planned]) -> Sequence[Planned]:
-    if config.shard is None:
-        return planned
-    owned = config.shard.owns(p.scenario.id for p in planned)
-    return [p for p in planned if p.scenario.id in owned]
+def _share(config: RunConfig, planned: Sequence[Planned]) -> set[int]:
+    """The indices of the scenarios this run executes: all, or its shard's share."""
+    owned = config.shard.owns(p.scenario.id for p in planned) if config.shard else None
+    return {k for k, p in enumerate(planned) if owned is None or p.scenario.id in owned}

@@ -30,13 +30,13 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
 from runner._resources import schemas_dir
 from runner.canonical import dumps
-from velikey import exceptions as sdk
 
 __all__ = [
     "CATALOG",
@@ -247,29 +247,42 @@ CATALOG: Mapping[str, Reason] = _catalog(
         "The run was interrupted before this step finished.",
         "Rerun; the receipts of an interrupted run are complete but the steps did not all run.",
     ),
+    Reason(
+        "internal_error",
+        "fail",
+        "The tool itself failed during this step (a bug in velikey-e2e, not in the tenant); the set is still written.",
+        "Report it with SUMMARY.json's message for the step; rerun once fixed.",
+    ),
 )
 
-# Most specific class first is not needed: ``reason_for_error`` walks the MRO, so a
-# subclass inherits its parent's code unless it is listed itself.
-_ERROR_CODES: Mapping[type[BaseException], str] = MappingProxyType(
-    {
-        sdk.AuthenticationError: "auth_invalid",
-        sdk.ForbiddenError: "auth_forbidden",
-        sdk.NotFoundError: "not_found",
-        sdk.ConflictError: "conflict",
-        sdk.ValidationError: "validation_error",
-        sdk.RateLimitError: "rate_limited",
-        sdk.ServerError: "server_error",
-        sdk.TimeoutError: "timeout",
-        sdk.TLSError: "tls_error",
-        sdk.TransportError: "network_error",
-        sdk.InvalidResponseError: "invalid_response",
-        sdk.AuthMissingError: "auth_missing",
-        sdk.AuthSourceError: "auth_missing",
-        sdk.AuthSchemaMismatchError: "axis_auth_schema_mismatch",
-        sdk.AuthError: "auth_missing",
-    }
-)
+@cache
+def _error_codes() -> Mapping[type[BaseException], str]:
+    """SDK error class → reason code, built on first use so ``reasons`` never loads the SDK (httpx, pydantic).
+
+    Most specific class first is not needed: ``reason_for_error`` walks the MRO, so a subclass
+    inherits its parent's code unless it is listed itself.
+    """
+    from velikey import exceptions as sdk
+
+    return MappingProxyType(
+        {
+            sdk.AuthenticationError: "auth_invalid",
+            sdk.ForbiddenError: "auth_forbidden",
+            sdk.NotFoundError: "not_found",
+            sdk.ConflictError: "conflict",
+            sdk.ValidationError: "validation_error",
+            sdk.RateLimitError: "rate_limited",
+            sdk.ServerError: "server_error",
+            sdk.TimeoutError: "timeout",
+            sdk.TLSError: "tls_error",
+            sdk.TransportError: "network_error",
+            sdk.InvalidResponseError: "invalid_response",
+            sdk.AuthMissingError: "auth_missing",
+            sdk.AuthSourceError: "auth_missing",
+            sdk.AuthSchemaMismatchError: "axis_auth_schema_mismatch",
+            sdk.AuthError: "auth_missing",
+        }
+    )
 
 
 class UnmappedErrorError(TypeError):
@@ -283,11 +296,14 @@ def reason_for_error(exc: BaseException) -> str:
     the table does not list (a plain ``APIStatusError``) is ``server_error`` for 5xx and
     ``invalid_response`` otherwise: an unexpected status is an answer outside the contract.
     """
+    from velikey.exceptions import APIStatusError
+
+    codes = _error_codes()
     for cls in type(exc).__mro__:
-        code = _ERROR_CODES.get(cls)
+        code = codes.get(cls)
         if code is not None:
             return code
-        if cls is sdk.APIStatusError:
+        if cls is APIStatusError:
             status = getattr(exc, "status", None)
             return "server_error" if isinstance(status, int) and status >= 500 else "invalid_response"
     raise UnmappedErrorError(f"no reason code for {type(exc).__module__}.{type(exc).__qualname__}") from exc

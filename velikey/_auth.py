@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import selectors
 import shlex
 import signal
+import stat
 import subprocess
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +26,20 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from ._exchange import Exchange, status_error
-from .exceptions import APIStatusError, AuthenticationError, AuthSchemaMismatchError, AuthSourceError
+from .exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    AuthSchemaMismatchError,
+    AuthSourceError,
+    AuthSourceRefusedError,
+)
 from .operations import AUTH_SOURCES, CREDENTIALS_SOURCE, RequestSpec
 
 __all__ = [
     "AUTH_SOURCES",
     "COMMAND_TIMEOUT_S",
     "CREDENTIALS_SOURCE",
+    "MAX_COOKIE_BYTES",
     "SESSION_COOKIE_NAME",
     "SESSION_COOKIE_NAMES",
     "AuthResolution",
@@ -50,6 +60,9 @@ SESSION_COOKIE_NAMES: tuple[str, ...] = (SESSION_COOKIE_NAME, f"__Secure-{SESSIO
 
 # How long a cookie command may run; a client with a shorter request timeout passes that instead.
 COMMAND_TIMEOUT_S = 10.0
+# The most a cookie file or a cookie command's output may hold: a storage state with a few dozen
+# cookies is a few KiB, and a source must not make the SDK read without bound (``/dev/zero``).
+MAX_COOKIE_BYTES = 64 * 1024
 
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 6265 token
 _NEXTAUTH_ERROR = re.compile(r"[A-Za-z]{1,64}")  # NextAuth error codes, e.g. CredentialsSignin
@@ -139,11 +152,51 @@ def parse_cookie_file(text: str, *, source: str = "AXIS_SESSION_COOKIE_FILE") ->
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     # The command runs in its own session, so killing the group also ends any children that
-    # hold its pipes open (``sh -c 'sleep 60; ...'``); otherwise reading them would hang.
+    # hold its pipes open (``sh -c 'sleep 60; ...'``).
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (AttributeError, ProcessLookupError):  # no process groups (Windows), or already gone
         proc.kill()
+    proc.wait()
+
+
+def _collect(proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[bytes, int] | None:
+    """stdout (at most ``MAX_COOKIE_BYTES`` + 1 bytes) and stderr's size; None when ``timeout_s`` passed.
+
+    Reading ends when the command itself has exited and its output is drained, not at the pipes'
+    end of file: a child that left the command's process group (``setsid``) may hold them open for
+    its whole life, and nothing would end it.
+    """
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + timeout_s
+    out, err_bytes = bytearray(), 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        selector.register(proc.stderr, selectors.EVENT_READ)
+        while selector.get_map() and len(out) <= MAX_COOKIE_BYTES:
+            exited = proc.poll() is not None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            # A short tick while it runs, to notice its exit; once it exited, only what is already there.
+            ready = selector.select(0 if exited else min(remaining, 0.05))
+            if exited and not ready:
+                break
+            for key, _ in ready:
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                elif key.fileobj is proc.stdout:
+                    out += chunk
+                else:
+                    err_bytes += len(chunk)  # counted for the message, never kept
+    if len(out) > MAX_COOKIE_BYTES:
+        return bytes(out), err_bytes  # the caller kills it
+    try:
+        proc.wait(max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:  # closed its output but runs on
+        return None
+    return bytes(out), err_bytes
 
 
 def run_cookie_command(
@@ -152,9 +205,11 @@ def run_cookie_command(
     """The session ``Cookie`` header printed on stdout by ``command`` (e.g. a keychain lookup).
 
     The command is split with ``shlex`` and run without a shell, so nothing in it is
-    expanded or chained. Failures say why (exit code, timeout, not found) and name the
-    executable, but never quote stdout or stderr: either may hold the secret. stderr is
-    captured, not inherited, so it cannot leak into a CI log; its size is reported as a hint.
+    expanded or chained. It runs in its own session; at its timeout, or when it prints more
+    than ``MAX_COOKIE_BYTES``, its whole process group is killed. Failures say why (exit code,
+    timeout, not found) and name the executable, but never quote stdout or stderr: either may
+    hold the secret. stderr is captured, not inherited, so it cannot leak into a CI log; its
+    size is reported as a hint.
     """
     try:
         argv = shlex.split(command)
@@ -176,15 +231,17 @@ def run_cookie_command(
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise AuthSourceError(f"{source}: could not start {exe!r}: {reason}", source=source) from None
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        proc.communicate()
-        raise AuthSourceError(f"{source}: {exe!r} timed out after {timeout_s:g} s", source=source) from None
+    with proc:  # closes both pipes, whoever else still holds them
+        collected = _collect(proc, timeout_s)
+        if collected is None or len(collected[0]) > MAX_COOKIE_BYTES:
+            _kill(proc)
+            too_much = f"printed more than {MAX_COOKIE_BYTES} bytes"
+            why = f"timed out after {timeout_s:g} s" if collected is None else too_much
+            raise AuthSourceError(f"{source}: {exe!r} {why}", source=source)
+    stdout, stderr_bytes = collected
     if proc.returncode != 0:
         raise AuthSourceError(
-            f"{source}: {exe!r} exited with code {proc.returncode} (stderr: {len(stderr)} bytes, not shown)",
+            f"{source}: {exe!r} exited with code {proc.returncode} (stderr: {stderr_bytes} bytes, not shown)",
             source=source,
         )
     try:
@@ -227,16 +284,42 @@ def _given(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is, in a word; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
+             (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+    return next((kind for test, kind in kinds if test(mode)), "not a regular file")
+
+
 def _read_cookie_file(path_text: str) -> str:
+    """A cookie file's text: a regular file of at most ``MAX_COOKIE_BYTES``, else refused unread.
+
+    A FIFO would block the read forever and ``/dev/zero`` would never end, so the type is checked
+    before opening (without blocking, in case a FIFO was swapped in) and again on the open file.
+    """
     source = "AXIS_SESSION_COOKIE_FILE"
     path = Path(path_text).expanduser()
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise AuthSourceError(f"{source}: {path} is not UTF-8 text", source=source) from None
+        if kind := _not_regular(path.stat().st_mode):
+            raise AuthSourceRefusedError(f"{source}: {path} is {kind}, not a regular file", source=source)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with open(fd, "rb") as handle:
+            if kind := _not_regular(os.fstat(fd).st_mode):
+                raise AuthSourceRefusedError(f"{source}: {path} is {kind}, not a regular file", source=source)
+            data = handle.read(MAX_COOKIE_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise AuthSourceError(f"{source}: cannot read {path}: {reason}", source=source) from None
+    if len(data) > MAX_COOKIE_BYTES:
+        raise AuthSourceRefusedError(
+            f"{source}: {path} is larger than {MAX_COOKIE_BYTES} bytes; a cookie file is a few KiB", source=source
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AuthSourceError(f"{source}: {path} is not UTF-8 text", source=source) from None
     return parse_cookie_file(text, source=source)
 
 

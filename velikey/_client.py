@@ -86,7 +86,7 @@ class Core:
         session_cookie: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         retry_policy: RetryPolicy,
-        verify_ssl: bool = True,
+        verify_ssl: bool | ssl.SSLContext = True,
         transport: httpx.AsyncBaseTransport | None = None,
         id_source: IdSource | None = None,
         sleep: Sleep | None = None,
@@ -338,6 +338,16 @@ class Core:
     async def _once(
         self, request: PreparedRequest, content: Callable[[], AsyncIterator[bytes]] | None
     ) -> tuple[int, httpx.Headers, bytes]:
+        # httpx's timeouts bound each read and write; this bounds the attempt as a whole (connect,
+        # upload, response head and body), so a peer that trickles, or reads an upload slowly, ends too.
+        try:
+            return await asyncio.wait_for(self._attempt(request, content), self._timeout or None)
+        except asyncio.TimeoutError as exc:  # this attempt's own bound; an outer cancel stays a cancel
+            raise httpx.TimeoutException("the attempt took longer than the request timeout") from exc
+
+    async def _attempt(
+        self, request: PreparedRequest, content: Callable[[], AsyncIterator[bytes]] | None
+    ) -> tuple[int, httpx.Headers, bytes]:
         http_request = self._http.build_request(
             request.method,
             request.url,
@@ -346,10 +356,7 @@ class Core:
         )
         response = await self._http.send(http_request, stream=True)
         try:
-            # httpx's timeout bounds each read; this bounds the whole body, so a trickle ends too.
-            received = await asyncio.wait_for(read_bounded(response, self._max_response_bytes), self._timeout)
-        except asyncio.TimeoutError as exc:
-            raise httpx.ReadTimeout("the answer's body took longer than the request timeout") from exc
+            received = await read_bounded(response, self._max_response_bytes)
         except (BodyTooLarge, UnsupportedEncoding) as exc:
             problem = (f"response body exceeds {self._max_response_bytes} bytes" if isinstance(exc, BodyTooLarge)
                        else f"response uses an unsupported Content-Encoding {exc}")

@@ -20,6 +20,7 @@ are translated at one boundary (the client core's sender) to the most specific c
     └── AuthError                      no session could be established
         ├── AuthMissingError           no auth source is configured
         ├── AuthSourceError            a configured source could not produce a session
+        │   └── AuthSourceRefusedError a cookie file refused unread (not a regular file, too large)
         └── AuthSchemaMismatchError    the credentials endpoints answered in another shape
 
 Messages carry the status, the request id and the server's detail, never a cookie, token,
@@ -39,6 +40,7 @@ __all__ = [
     "AuthMissingError",
     "AuthSchemaMismatchError",
     "AuthSourceError",
+    "AuthSourceRefusedError",
     "AuthenticationError",
     "ConflictError",
     "ForbiddenError",
@@ -184,6 +186,13 @@ class AuthSourceError(AuthError):
     def __init__(self, message: str, *, source: str) -> None:
         super().__init__(message)
         self.source = source
+
+
+class AuthSourceRefusedError(AuthSourceError):
+    """A cookie file refused before reading: a FIFO, device or folder, or larger than the SDK reads.
+
+    Its own class because it is a bad input, not a missing session: the runner ends with exit 2.
+    """
 
 
 class AuthSchemaMismatchError(AuthError):

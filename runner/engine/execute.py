@@ -18,11 +18,10 @@ from runner.control import Control
 from runner.engine.results import ScenarioResult, StepResult
 from runner.engine.steps import Context, ScenarioState, run_step
 from runner.engine.turnstile import Turnstile, sections
-from runner.inputs import INPUTS
 from runner.scenario.load import Planned
 from runner.scenario.model import AnyStep, CallStep, Scenario
 
-__all__ = ["Engine", "blocked_results"]
+__all__ = ["Engine", "blocked_result"]
 
 
 class Engine:
@@ -64,7 +63,7 @@ class Engine:
                     if index in starts:
                         await self._turnstile.enter((number, starts[index]))
                     started = time.monotonic()
-                    result = await run_step(index, state, self._ctx)
+                    result = await _guarded(index, state, self._ctx)
                     results.append(replace(result, duration_ms=int((time.monotonic() - started) * 1000)))
                     if self._on_step:
                         self._on_step(scenario.id, results[-1])
@@ -87,6 +86,19 @@ class Engine:
         )
 
 
+async def _guarded(index: int, state: ScenarioState, ctx: Context) -> StepResult:
+    """``run_step``; a bug in the tool itself becomes the step's ``internal_error``, so the set is still written."""
+    try:
+        return await run_step(index, state, ctx)
+    except Exception as exc:  # any error the step did not type is the tool's own
+        step = state.scenario.steps[index]
+        return StepResult(
+            id=step.id, kind=step.kind, outcome="failed", reason_code="internal_error",
+            message=f"the tool failed during this step ({type(exc).__name__}: {str(exc)[:200]}); please report it",
+            call=_call_of(step),
+        )
+
+
 def _call_of(step: AnyStep) -> str | None:
     return step.call if isinstance(step, CallStep) else None
 
@@ -101,14 +113,8 @@ def _complete(scenario: Scenario, results: list[StepResult]) -> list[StepResult]
     return results
 
 
-def blocked_results(planned: Sequence[Planned], missing: Sequence[str], codes: Sequence[str]) -> list[ScenarioResult]:
-    """The results of a live run preflight blocked: every step blocked, no request sent."""
-    results = []
-    for p in planned:
-        mine = [name for name in INPUTS if name in missing and (name in p.scenario.needs or name == "base_url")]
-        reason = INPUTS[mine[0]].reason if mine else (codes[0] if codes else "input_missing")
-        message = f"live inputs missing: {', '.join(missing)}" if missing else "the session could not be established"
-        steps = tuple(StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
-                                 call=_call_of(s)) for s in p.scenario.steps)
-        results.append(ScenarioResult(p.scenario.id, p.scenario.title, p.file, steps))
-    return results
+def blocked_result(planned: Planned, reason: str, message: str) -> ScenarioResult:
+    """The result of a live scenario preflight blocked: every step blocked with ``reason``, no request sent."""
+    steps = tuple(StepResult(id=s.id, kind=s.kind, outcome="blocked", reason_code=reason, message=message,
+                             call=_call_of(s)) for s in planned.scenario.steps)
+    return ScenarioResult(planned.scenario.id, planned.scenario.title, planned.file, steps)

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,11 @@ class ScenarioState:
     results: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     probe_bytes: dict[int, int] = field(default_factory=dict)
+
+    @cached_property
+    def dry_saved(self) -> dict[str, dict[str, Any]]:
+        """Dry-run stand-ins (``${steps.ID.NAME}``) for every saved value, built once per scenario, not per step."""
+        return _dry_saved(self.scenario)
 
 
 def _jsonable(value: Any) -> Any:
@@ -148,7 +154,7 @@ def _is_effectful(step: CallStep, kwargs: Mapping[str, Any]) -> bool:
 async def _call(step: CallStep, state: ScenarioState, ctx: Context) -> StepResult:
     scenario = state.scenario.id
     if not ctx.live:
-        kwargs = resolve(step.with_, _dry_inputs(ctx), _dry_saved(state.scenario))
+        kwargs = resolve(step.with_, _dry_inputs(ctx), state.dry_saved)
         requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
         notes = [f"would call {step.call}"]
         if _is_effectful(step, kwargs) and not ctx.confirm:
@@ -263,7 +269,7 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
     assert isinstance(before_step, CallStep)
     scenario, rid = state.scenario.id, ctx.ids.request_id(state.scenario.id, step.id)
     if not ctx.live:
-        kwargs = resolve(before_step.with_, _dry_inputs(ctx), _dry_saved(state.scenario))
+        kwargs = resolve(before_step.with_, _dry_inputs(ctx), state.dry_saved)
         requests = _rendered(before_step.call, kwargs, scenario, step.id, ctx)
         return _result(step.id, "metering", "planned", "dry_run_planned",
                        f"would poll {before_step.call} for up to {spec.settle_s} s and compare {spec.path}",

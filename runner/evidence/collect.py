@@ -25,8 +25,10 @@ from runner.engine.results import ScenarioResult, StepResult
 from runner.inputs import INPUTS
 from runner.preflight import Preflight
 from runner.reasons import CATALOG
+from velikey.operations import EFFECTFUL
 
 from .redact import Redactor
+from .rerun import rerun_command
 from .views import assertion_view, exchange_view, message, metering_view, probe_view, request_view, response_view
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "result_of",
     "summary_document",
     "timings_document",
+    "traffic_line",
 ]
 
 OUTCOMES = ("passed", "failed", "blocked", "skipped", "planned")
@@ -48,21 +51,22 @@ def evidence_path(scenario: str, step: str) -> str:
     return f"evidence/{scenario}/{step}.json"
 
 
-def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = ()) -> str:
-    """``fail`` if anything failed, else ``manual-required`` if anything is blocked, else ``pass``."""
+def result_of(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = (), mode: str = "live") -> str:
+    """``fail`` if anything failed, else ``manual-required`` if anything is blocked, else ``planned`` for a
+    dry-run (it sent nothing, so it proves nothing: never ``pass``), else ``pass``."""
     outcomes = {step.outcome for s in scenarios for step in s.steps}
     if "failed" in outcomes:
         return "fail"
     if "blocked" in outcomes or any(CATALOG[c].category == "blocked" for c in extra_codes):
         return "manual-required"
-    return "pass"
+    return "planned" if mode == "dry-run" else "pass"
 
 
-def exit_code(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = ()) -> int:
+def exit_code(scenarios: Sequence[ScenarioResult], extra_codes: Sequence[str] = (), mode: str = "live") -> int:
     """The verdict's exit code, or 130 when a stop cut a step short (a stop after the last step changes nothing)."""
     if any(step.reason_code == "interrupted" for s in scenarios for step in s.steps):
         return exits.INTERRUPTED
-    return exits.FOR_RESULT[result_of(scenarios, extra_codes)]
+    return exits.FOR_RESULT[result_of(scenarios, extra_codes, mode)]
 
 
 def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor) -> dict[str, Any]:
@@ -105,7 +109,7 @@ def summary_document(
         "tool": "velikey-e2e",
         "run_id": run_id,
         "mode": mode,
-        "result": result_of(scenarios, extra_codes),
+        "result": result_of(scenarios, extra_codes, mode),
         "counts": counts,
         "reason_codes": codes,
         "readiness": {"ready": not missing_inputs, "missing_inputs": sorted(missing_inputs)},
@@ -158,6 +162,15 @@ def blocker_document(
     }
 
 
+def traffic_line(scenarios: Sequence[ScenarioResult]) -> str:
+    """What reached the tenant, in one line: for a run whose receipts were lost, the user must know what was sent."""
+    steps = [step for s in scenarios for step in s.steps if step.exchanges]
+    requests = sum(e.attempts for step in steps for e in step.exchanges)
+    effects = [f"{step.call} ({step.id})" for step in steps if step.call in EFFECTFUL]
+    told = f"{requests} request(s) were sent by {len(steps)} step(s)"
+    return told + (f", including calls that can take effect: {', '.join(effects)}" if effects else "")
+
+
 def timings_document(
     *, run_id: str, started_at: str, finished_at: str, duration_ms: int, concurrency: int,
     scenarios: Sequence[ScenarioResult],
@@ -183,6 +196,7 @@ def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
     document: dict[str, Any] = {
         "schema_version": 1,
         "run_id": pre.ids.run_id,
+        "run_nonce": pre.ids.nonce.document(),
         "tool": {"name": "velikey-e2e", "version": runner.__version__},
         "sdk": {"name": "velikey", "version": velikey.__version__},
         "python": {"implementation": platform.python_implementation(),
@@ -192,12 +206,13 @@ def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
         "scenarios": list(pre.scenario_files),
         "inputs": pre.shown,
         "auth_source": pre.auth_source,
+        "transport": dict(pre.transport),
         "options": {
             "confirm": config.confirm,
             "embedded": config.embedded,
             "verify_tls": config.verify_tls,
             "request_timeout": decimal_str(Decimal(str(config.request_timeout))),
-            "deadline": None if config.deadline is None else decimal_str(Decimal(str(config.deadline))),
+            "deadline": None if config.run_deadline is None else decimal_str(Decimal(str(config.run_deadline))),
             "max_retries": config.max_retries,
         },
     }
@@ -234,13 +249,18 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
     """
     redactor = Redactor(pre.secrets, pre.urls)
     run_id, codes = pre.ids.run_id, pre.blocker_codes
-    summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=pre.missing,
+    blocked = [step.reason_code for s in results for step in s.steps if step.outcome == "blocked"]
+    # A step that found no session (its scenario declared none, ``needs: []``) names the input all the same.
+    absent = [name for name, spec in INPUTS.items() if spec.reason == "auth_missing" and spec.reason in blocked
+              and not pre.shown.get(name, {}).get("provided")]
+    missing = sorted({*pre.missing, *absent})
+    summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=missing,
                                redactor=redactor, extra_codes=codes)
     blocker = None
     if summary["result"] == "manual-required":
-        blocked = [step.reason_code for s in results for step in s.steps if step.outcome == "blocked"]
-        blocker = blocker_document(run_id=run_id, missing=pre.missing, codes=[*codes, *blocked],
-                                   guidance=[redactor.text(g) for g in pre.guidance], rerun=config.rerun)
+        blocker = blocker_document(run_id=run_id, missing=missing, codes=[*codes, *blocked],
+                                   guidance=[redactor.text(g) for g in pre.guidance],
+                                   rerun=rerun_command(config, [*codes, *blocked]))
     timings = timings_document(
         run_id=run_id, started_at=_iso(started_at), finished_at=_iso(datetime.now(timezone.utc)),
         duration_ms=int((time.monotonic() - started) * 1000), concurrency=config.concurrency, scenarios=results,
@@ -251,5 +271,5 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
         timings=timings,
         blocker=blocker,
         evidence=evidence_documents(run_id, results, redactor) if config.live else {},
-        exit_code=exit_code(results, codes),
+        exit_code=exit_code(results, codes, config.mode),
     )

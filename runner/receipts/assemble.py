@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.canonical import dumps, sha256_tag
+from runner.canonical import sha256_tag
 from runner.receipts.render import render_markdown
 from runner.receipts.validate import (
     RESULT_FILE,
@@ -68,30 +68,28 @@ def build_receipt_set(
         if kind_for(name) != "evidence":
             raise ReceiptSetError(f"evidence key {name!r} is not of the form evidence/<scenario>/<step>.json")
         docs[name] = doc
-    for name, doc in sorted(docs.items()):
-        _validate(name, doc)
-    validate_document("timings", timings)
-
-    files: dict[str, bytes] = {name: dumps(doc) for name, doc in docs.items()}
+    # Each document is validated once, and the bytes that validation serialised are the file and its digest.
+    files: dict[str, bytes] = {name: _validated(name, doc) for name, doc in sorted(docs.items())}
+    timings_bytes = validate_document("timings", timings)
     files[SUMMARY_MD] = render_markdown(summary).encode("utf-8")
     result = result_document(summary, exit_code, files)
-    _validate(RESULT_FILE, result)
+    result_bytes = _validated(RESULT_FILE, result)
 
     docs[RESULT_FILE] = result
     problems = check_consistency({**docs, TIMINGS_FILE: timings}, [*files, RESULT_FILE, TIMINGS_FILE])
     if problems:
         raise ReceiptSetError("inconsistent receipt set: " + "; ".join(problems))
 
-    files[RESULT_FILE] = dumps(result)
-    files[TIMINGS_FILE] = dumps(timings)
+    files[RESULT_FILE] = result_bytes
+    files[TIMINGS_FILE] = timings_bytes
     return dict(sorted(files.items()))
 
 
-def _validate(name: str, doc: Mapping[str, Any]) -> None:
+def _validated(name: str, doc: Mapping[str, Any]) -> bytes:
     kind = kind_for(name)
     assert kind is not None, name
     try:
-        validate_document(kind, doc)
+        return validate_document(kind, doc)
     except ReceiptSchemaError as exc:
         # Re-raised with the file name, which is what the producer needs to find the bug.
         raise ReceiptSchemaError(f"{name} ({exc.kind})", exc.problems) from None

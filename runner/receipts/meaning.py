@@ -166,7 +166,7 @@ def _total_problems(summary: Mapping[str, Any], blocker: Mapping[str, Any] | Non
     elif counts["blocked"] or any(CATALOG[code].category == "blocked" for code in codes):
         result = "manual-required"
     else:
-        result = "pass"
+        result = "planned" if summary["mode"] == "dry-run" else "pass"
     if summary["result"] != result:
         problems.append(f"SUMMARY.json: result {summary['result']!r}, but the steps make it {result!r}")
     if blocker is not None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
@@ -89,6 +90,28 @@ def _validators() -> Mapping[str, Draft202012Validator]:
     return {kind: Draft202012Validator(schema, registry=registry) for kind, schema in schemas.items()}
 
 
+@functools.cache
+def _fast_validators() -> Mapping[str, jsonschema_rs.Validator]:
+    """The same schemas compiled by jsonschema-rs: a verdict at native speed for the common case, a valid document.
+
+    Only its "valid" is trusted; anything else is asked of the reference validator, which also
+    words the problems. Formats stay annotations, as they are for the reference (no format checker).
+    tests/receipts/test_fast_validation.py holds the two to the same verdicts on a corpus.
+    """
+    schemas = {kind: json.loads((schemas_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")) for kind in KINDS}
+    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
+    return {kind: jsonschema_rs.validator_for(schema, registry=registry, validate_formats=False)
+            for kind, schema in schemas.items()}
+
+
+def _fast_valid(kind: str, obj: Any) -> bool:
+    """True when jsonschema-rs accepts ``obj``; False if it refuses or cannot read it (the reference decides)."""
+    try:
+        return bool(_fast_validators()[kind].is_valid(obj))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."
 
@@ -116,6 +139,8 @@ def _most_specific(error: ValidationError) -> ValidationError:
 
 
 def _schema_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
+    if _fast_valid(kind, obj):
+        return []
     problems = []
     for error in _validators()[kind].iter_errors(obj):
         error = _most_specific(error)
@@ -126,11 +151,15 @@ def _schema_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
     return sorted(set(problems))
 
 
-def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """What the schema cannot say: no floats, sorted code lists, unique ids."""
+def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> tuple[list[tuple[str, str]], bytes | None]:
+    """What the schema cannot say: no floats, sorted code lists, unique ids; and the canonical bytes, if any.
+
+    The bytes are the file a writer writes: checking that a document serialises *is* serialising it.
+    """
     problems: list[tuple[str, str]] = []
+    data: bytes | None = None
     try:
-        dumps(obj)
+        data = dumps(obj)
     except CanonicalJSONError as exc:
         problems.append((exc.path, exc.problem))
     codes = obj.get("reason_codes")
@@ -141,7 +170,7 @@ def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> list[tuple[str, str
         for si, scenario in enumerate(obj["scenarios"]):
             ids = [step["id"] for step in scenario["steps"]]
             problems += _duplicates(ids, ("scenarios", si, "steps"), "step id")
-    return problems
+    return problems, data
 
 
 def _duplicates(ids: list[str], where: tuple[str | int, ...], what: str) -> list[tuple[str, str]]:
@@ -154,21 +183,29 @@ def _duplicates(ids: list[str], where: tuple[str | int, ...], what: str) -> list
     return problems
 
 
-def document_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
-    """Every (JSON path, message) that makes ``obj`` an invalid ``kind`` document; empty if valid."""
+def _checked(kind: str, obj: Any) -> tuple[list[tuple[str, str]], bytes | None]:
     if kind not in KINDS:
         raise ValueError(f"unknown receipt kind {kind!r}; expected one of {', '.join(KINDS)}")
     problems = _schema_problems(kind, obj)
     if problems:
-        return problems
+        return problems, None
     return _semantic_problems(kind, obj)
 
 
-def validate_document(kind: str, obj: Any) -> None:
-    """Raise ``ReceiptSchemaError`` unless ``obj`` is a valid ``kind`` receipt document."""
-    problems = document_problems(kind, obj)
-    if problems:
-        raise ReceiptSchemaError(kind, problems)
+def document_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
+    """Every (JSON path, message) that makes ``obj`` an invalid ``kind`` document; empty if valid."""
+    return _checked(kind, obj)[0]
+
+
+def validate_document(kind: str, obj: Any) -> bytes:
+    """The canonical bytes of ``obj``; raises ``ReceiptSchemaError`` unless it is a valid ``kind`` receipt.
+
+    Validated and serialised in one pass, so a writer writes (and digests) the very bytes that were checked.
+    """
+    problems, data = _checked(kind, obj)
+    if problems or data is None:
+        raise ReceiptSchemaError(kind, problems or [("$", "not serialisable")])
+    return data
 
 
 def check_consistency(docs: Mapping[str, Any], present: Iterable[str]) -> list[str]:

@@ -50,11 +50,18 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_new_file(path: Path, data: bytes) -> None:
-    """Create ``path`` (it must not exist), write ``data`` and fsync it."""
+    """Create ``path`` (it must not exist) and write ``data``; the caller fsyncs (``_fsync_file``)."""
     with open(path, "xb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    """Persist a file written earlier: fsync applies to the file, whichever descriptor asks."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -64,6 +71,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(8)}"
     try:
         _write_new_file(tmp, data)
+        _fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -134,11 +142,18 @@ def _stage_and_swap(out_dir: Path, files: Mapping[str, bytes], plan: Mapping[str
     staging.mkdir()
     try:
         directories = {staging}
+        written = []
         for name in sorted(files):
             target = staging.joinpath(*plan[name])
             target.parent.mkdir(parents=True, exist_ok=True)
             directories.add(target.parent)
             _write_new_file(target, files[name])
+            written.append(target)
+        # Durability batched: every file is written before any is synced, so the kernel writes them
+        # back together instead of one flush per file; all are synced, then each directory once,
+        # and only then is the set renamed into place.
+        for target in written:
+            _fsync_file(target)
         for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
             _fsync_dir(directory)
         _swap_in(staging, out_dir, parked)

@@ -139,6 +139,10 @@ JSON
     "version": "$found"
   },
   "run_id": "$run_id",
+  "run_nonce": {
+    "source": "fixed",
+    "value": "fixed"
+  },
   "scenarios": [],
   "schema_version": 1,
   "sdk": {
@@ -150,6 +154,18 @@ JSON
   "tool": {
     "name": "velikey-e2e",
     "version": "unknown"
+  },
+  "transport": {
+    "allow_insecure_http": false,
+    "ca_bundle": {
+      "sha256": null,
+      "source": "default"
+    },
+    "proxy": {
+      "origin": null,
+      "source": null
+    },
+    "verify_tls": true
   }
 }
 JSON
@@ -241,6 +257,8 @@ if ! "$python_bin" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) els
     "Install Python 3.10+ (the A4 baseline uses python3.12) and point SDK_E2E_PYTHON_BIN at it."
 fi
 
+# The runner names this script (not velikey-e2e) in BLOCKER.json's rerun command.
+export SDK_E2E_WRAPPER="$root/scripts/sdk-e2e/run_python_sdk_e2e.sh"
 if ! has_paths "$@"; then
   set -- "$@" "$root/scenarios"
 fi

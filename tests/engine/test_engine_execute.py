@@ -9,7 +9,7 @@ import httpx
 from engine_helpers import context, planned
 
 from runner.control import Control
-from runner.engine.execute import Engine, blocked_results
+from runner.engine.execute import Engine, blocked_result
 from runner.engine.results import ScenarioResult
 from runner.engine.steps import Context
 
@@ -92,22 +92,9 @@ def test_a_stop_before_a_scenario_starts_cuts_its_first_step_short() -> None:
         ]
 
 
-def test_blocked_results_block_every_step_with_the_scenarios_own_code() -> None:
-    payload = planned("""
-id: probe
-title: Probe
-needs: [payload_url]
-steps:
-  - id: probe
-    probe: {text: hi}
-""")
+def test_a_blocked_result_blocks_every_step_with_the_given_code_and_message() -> None:
     plain = planned(THREE.format(id="reads"))
-    results = blocked_results([payload, plain], ["payload_url"], ["payload_url_missing"])
-    assert [[(s.outcome, s.reason_code) for s in r.steps] for r in results] == [
-        [("blocked", "payload_url_missing")],
-        [("blocked", "payload_url_missing")] * 3,  # not its own input: the run's first code
-    ]
-    assert results[1].steps[0].call == "get_health"
-    (auth,) = blocked_results([plain], [], ["auth_invalid"])
-    assert {s.reason_code for s in auth.steps} == {"auth_invalid"}
-    assert auth.steps[0].message == "the session could not be established"
+    blocked = blocked_result(plain, "payload_url_missing", "live inputs missing for scenario reads: payload_url")
+    assert [(s.outcome, s.reason_code, s.message) for s in blocked.steps] == [
+        ("blocked", "payload_url_missing", "live inputs missing for scenario reads: payload_url")] * 3
+    assert blocked.steps[0].call == "get_health" and blocked.id == "reads"

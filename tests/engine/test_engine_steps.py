@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from engine_helpers import BASE_URL, SECRET, answers, context, planned, scenario
 
+from runner.engine import steps
 from runner.engine.expect import check, number
 from runner.engine.results import Exchanged, Rendered, StepResult
 from runner.engine.steps import AUTH_PLACEHOLDER, Context, ScenarioState, run_step
 from runner.scenario import MISSING
+from runner.scenario.model import Scenario
 from velikey import Exchange
 from velikey.exceptions import ServerError
 from velikey.operations import PreparedRequest
@@ -159,3 +163,23 @@ def test_check_compares_exact_decimals_and_reports_absent_paths() -> None:
 def test_planned_names_the_file_as_receipts_do() -> None:
     p = planned(GATE, Path("/somewhere"))
     assert (p.file, p.folder) == ("tests/t.yaml", Path("/somewhere"))
+
+
+def test_dry_run_placeholders_are_built_once_per_scenario_not_per_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rebuilding them for every step made a dry-run quadratic in its steps (issue 11: 10,000 steps took 125 s).
+    text = "id: chain\ntitle: Chain\nneeds: [session]\nsteps:\n  - {id: s0, call: billing.get_usage, save: {p: x}}\n"
+    text += "".join(f"  - {{id: s{n}, call: billing.get_usage, with: {{period: '${{steps.s{n - 1}.p}}'}},"
+                    f" save: {{p: usage.period}}}}\n" for n in range(1, 30))
+    built: list[str] = []
+    real = steps._dry_saved
+
+    def counted(scn: Scenario) -> dict[str, dict[str, Any]]:
+        built.append(scn.id)
+        return real(scn)
+
+    monkeypatch.setattr(steps, "_dry_saved", counted)
+    state, ctx = ScenarioState(scenario(text), Path("/nonexistent")), context(live=False)
+    results = [asyncio.run(run_step(i, state, ctx)) for i in range(30)]
+    assert [r.outcome for r in results] == ["planned"] * 30
+    assert results[29].requests[0].request.url.endswith("period=%24%7Bsteps.s28.p%7D")
+    assert built == ["chain"]

@@ -97,7 +97,7 @@ def _preflight(**fields: object) -> Preflight:
 
 
 def _collect(pre: Preflight, steps: tuple[StepResult, ...]) -> Documents:
-    config = RunConfig(paths=(Path("t"),), mode="live", env={}, rerun="velikey-e2e run --live")
+    config = RunConfig(paths=(Path("t"),), mode="live", env={})
     return collect(config, pre, [ScenarioResult("gate", "Gate", "t/g.yaml", steps)],
                    started_at=datetime.now(timezone.utc), started=0.0)
 

@@ -45,7 +45,6 @@ def run_config(name: str, out: Path) -> RunConfig:
         out=out,
         embedded=live,
         env={},
-        rerun="velikey-e2e run scenarios --live" + (" --embedded" if live else ""),
     )
 
 

@@ -90,6 +90,7 @@ def live_docs() -> dict[str, Any]:
     manifest = {
         "schema_version": 1,
         "run_id": RUN_ID,
+        "run_nonce": {"value": "fixed", "source": "fixed"},
         "tool": {"name": "velikey-e2e", "version": "0.1.0"},
         "sdk": {"name": "velikey", "version": "0.1.0"},
         "python": {"implementation": "CPython", "version": "3.11.7"},
@@ -101,6 +102,8 @@ def live_docs() -> dict[str, Any]:
             "session": {"provided": True, "source": "AXIS_SESSION_COOKIE", "value": None},
         },
         "auth_source": "AXIS_SESSION_COOKIE",
+        "transport": {"verify_tls": True, "allow_insecure_http": False,
+                      "ca_bundle": {"source": "default", "sha256": None}, "proxy": {"source": None, "origin": None}},
         "options": {
             "confirm": False,
             "embedded": False,

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag
+from runner.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag, stdlib_dumps
 
 json_trees = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -146,3 +146,29 @@ def test_decimal_str_is_exact_and_canonical(value: Decimal) -> None:
     assert Decimal(text) == value
     assert "E" not in text and "e" not in text and text != "-0"
     assert decimal_str(Decimal(text)) == text
+
+
+# Text that exercises every escape rule: controls, quotes, backslashes, DEL, the JS line separators,
+# astral characters; keys that sort differently by UTF-16 units than by code points.
+_HOSTILE = st.text(st.characters(blacklist_categories=["Cs"]) | st.sampled_from(
+    ["\x00", "\x1f", "\x7f", "\u2028", "\u2029", '"', "\\", "/", "\ufeff", "\U0001f600", "\uffff", "é"]))
+hostile_trees = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80) | _HOSTILE,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(_HOSTILE, children, max_size=6),
+    max_leaves=60,
+)
+
+
+@given(hostile_trees)
+@settings(max_examples=400)
+def test_dumps_writes_the_standard_library_form_byte_for_byte(value: Any) -> None:
+    # dumps is orjson (native speed); the contract is json.dumps's form (DESIGN "Canonical JSON").
+    assert dumps(value) == stdlib_dumps(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"\U0001f600": 1, "\uffff": 2, "a": 3}, [2**63, -(2**63) - 1, 2**64, 10**100], {"a": [[]], "b": {"c": {}}},
+    "\x00\x01\x08\x09\x0a\x0b\x0c\x0d\x1f\x7f\u2028", True, None, 0, "",
+])
+def test_dumps_agrees_at_the_edges(value: Any) -> None:
+    assert dumps(value) == stdlib_dumps(value)

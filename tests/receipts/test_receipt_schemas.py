@@ -106,7 +106,8 @@ _DELETE = object()
 MUTATIONS = [
     ("summary", "schema_version", 2, "$.schema_version"),
     ("summary", "mode", "dryrun", "$.mode"),
-    ("summary", "run_id", "run-XYZ", "$.run_id"),
+    ("summary", "run_id", "../run", "$.run_id"),
+    ("summary", "run_id", "r" * 65, "$.run_id"),
     ("summary", "counts.passed", 1.5, "$.counts.passed"),
     ("summary", "counts.extra", 0, "$.counts"),
     ("summary", "reason_codes", ["ok", "ok"], "$.reason_codes"),

@@ -97,6 +97,42 @@ def test_failure_mid_write_leaves_old_set_and_no_staging(
     assert _siblings(tmp_path) == ["run"]
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors through /proc")
+def test_every_file_and_directory_is_synced_once_after_all_are_written_and_before_the_swap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename, real_write = os.fsync, os.rename, write_mod._write_new_file
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def rename(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
+        events.append(("rename", str(src)))
+        real_rename(src, dst)
+
+    def write(path: Path, data: bytes) -> None:
+        events.append(("write", str(path)))
+        real_write(path, data)
+
+    monkeypatch.setattr(write_mod.os, "fsync", fsync)
+    monkeypatch.setattr(write_mod.os, "rename", rename)
+    monkeypatch.setattr(write_mod, "_write_new_file", write)
+    out = tmp_path / "run"
+    write_receipt_set(out, FILES)
+    events = events[[kind for kind, _ in events].index("write"):]  # from staging on (the claim syncs its lock)
+    kinds = [kind for kind, _ in events]
+    swap = kinds.index("rename")
+    assert kinds[: len(FILES)] == ["write"] * len(FILES)  # all written before any is synced
+    synced = [path for kind, path in events[:swap] if kind == "fsync"]
+    staged = sorted(path for kind, path in events if kind == "write")
+    assert sorted(synced[: len(FILES)]) == staged and len(synced) == len(set(synced))  # each file, then dirs once
+    staging = Path(staged[0]).parent
+    assert sorted(synced[len(FILES):]) == sorted({str(staging), str(staging / "evidence" / "s")})
+    assert _tree(out) == FILES
+
+
 def test_failure_mid_write_without_previous_set_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_fsync(fd: int) -> None:
         raise OSError("no space left")

@@ -26,13 +26,16 @@ Docs = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def genuine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """Two real live runs against the reference server: the passing release gate and a failing gate."""
+    """Two real live runs against the reference server (the passing release gate and a failing gate) and a
+    dry-run of the gate."""
     root = tmp_path_factory.mktemp("genuine")
     sets = {}
     with ReferenceServer() as server:
         for name, path in (("gate", GATE), ("down", DOWN)):
             run(RunConfig(paths=(path,), mode="live", out=root / name, env=server.live_env()))
             sets[name] = root / name
+    run(RunConfig(paths=(GATE,), mode="dry-run", out=root / "dry", env={}))
+    sets["dry"] = root / "dry"
     yield sets
 
 
@@ -46,7 +49,7 @@ def _forge(src: Path, tmp: Path, edit: Callable[[Docs], None], markdown: Callabl
     summary, result = docs["SUMMARY.json"], docs[RESULT_FILE]
     for field in ("result", "mode", "counts", "reason_codes"):
         result[field] = summary[field]
-    result["exit_code"] = {"pass": 0, "fail": 1, "manual-required": 3}[summary["result"]]
+    result["exit_code"] = {"pass": 0, "planned": 0, "fail": 1, "manual-required": 3}[summary["result"]]
     text = render_markdown(summary)
     (out / "SUMMARY.md").write_text(markdown(text) if markdown else text, encoding="utf-8")
     for name, doc in docs.items():
@@ -61,7 +64,7 @@ def _step(docs: Docs, step_id: str) -> dict[str, Any]:
     return next(s for s in docs["SUMMARY.json"]["scenarios"][0]["steps"] if s["id"] == step_id)
 
 
-@pytest.mark.parametrize("name", ["gate", "down"])
+@pytest.mark.parametrize("name", ["gate", "down", "dry"])
 def test_genuine_sets_are_valid_and_an_untouched_forgery_too(genuine: dict[str, Path], tmp_path: Path,
                                                              name: str) -> None:
     assert validate_run_dir(genuine[name]) == []
@@ -74,6 +77,17 @@ def test_pass_over_a_failed_step(genuine: dict[str, Path], tmp_path: Path) -> No
 
     assert validate_run_dir(_forge(genuine["down"], tmp_path, edit)) == [
         "SUMMARY.json: result 'pass', but the steps make it 'fail'"
+    ]
+
+
+@pytest.mark.parametrize(("name", "claim", "derived"), [("dry", "pass", "planned"), ("gate", "planned", "pass")])
+def test_a_dry_run_that_claims_pass_and_a_live_run_that_claims_planned(genuine: dict[str, Path], tmp_path: Path,
+                                                                       name: str, claim: str, derived: str) -> None:
+    def edit(docs: Docs) -> None:
+        docs["SUMMARY.json"]["result"] = claim
+
+    assert validate_run_dir(_forge(genuine[name], tmp_path, edit)) == [
+        f"SUMMARY.json: result {claim!r}, but the steps make it {derived!r}"
     ]
 
 

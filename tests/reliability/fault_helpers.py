@@ -112,12 +112,13 @@ def run_gate(faults: Sequence[Fault], out: Path, *, server: Mapping[str, Any] | 
 
 
 def run_against(ref: ReferenceServer, out: Path, *, paths: Sequence[Path] = (GATE,), request_timeout: float = 10.0,
-                deadline: float = 30.0, max_retries: int = MAX_RETRIES, confirm: bool = True) -> GateRun:
+                deadline: float = 30.0, max_retries: int = MAX_RETRIES, confirm: bool = True,
+                run_id: str | None = None) -> GateRun:
     """Run ``paths`` live against a running server, as a user would (env inputs), and read back what happened."""
     started = time.monotonic()
     report = run(RunConfig(
         paths=tuple(paths), mode="live", env=live_env(ref), out=out, confirm=confirm,
-        request_timeout=request_timeout, deadline=deadline, max_retries=max_retries,
+        request_timeout=request_timeout, deadline=deadline, max_retries=max_retries, run_id=run_id,
     ))
     elapsed = time.monotonic() - started
     timings = json.loads((out / "timings.json").read_text(encoding="utf-8"))

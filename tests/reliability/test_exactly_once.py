@@ -89,29 +89,36 @@ def test_lost_answers_are_retried_and_take_effect_once(action: str, tmp_path: Pa
 
 
 @pytest.fixture(scope="module")
-def rerun(tmp_path_factory: pytest.TempPathFactory) -> tuple[GateRun, GateRun]:
-    """The scenario run twice with the same inputs against one server (no faults)."""
+def rerun(tmp_path_factory: pytest.TempPathFactory) -> tuple[GateRun, GateRun, GateRun]:
+    """Three runs with the same inputs against one server (no faults): one without --run-id, then the same
+    --run-id twice."""
     root = tmp_path_factory.mktemp("rerun")
     with ReferenceServer() as server:
         first = run_against(server, root / "first", paths=(SCENARIO,))
-        second = run_against(server, root / "second", paths=(SCENARIO,))
-    return first, second
+        second = run_against(server, root / "second", paths=(SCENARIO,), run_id="pinned")
+        again = run_against(server, root / "again", paths=(SCENARIO,), run_id="pinned")
+    return first, second, again
 
 
-def test_a_rerun_with_the_same_inputs_takes_no_effect_twice(rerun: tuple[GateRun, GateRun]) -> None:
-    """Same inputs ⇒ same run id ⇒ same keys: a rerun against the same tenant replays every effect."""
-    first, second = rerun
-    assert (first.exit_code, first.problems, second.problems) == (0, [], [])
-    assert first.summary["run_id"] == second.summary["run_id"]
-    steps = {s["id"]: s["outcome"] for s in second.summary["scenarios"][0]["steps"]}
-    assert all(steps[step] == "passed" for step in ("apply", "rollback", *PROBES)), steps
+def test_a_rerun_is_a_new_run_with_new_effects(rerun: tuple[GateRun, GateRun, GateRun]) -> None:
+    """No --run-id: a fresh nonce, so new keys, so every effect and probe happens again, none replayed."""
+    first, second, _ = rerun
+    assert (first.exit_code, second.exit_code, first.problems, second.problems) == (0, 0, [], [])
+    assert first.summary["run_id"] != second.summary["run_id"]
     effects = second.state["effects"]
-    assert [entry for kind in ("apply", "rollback", "ingest") for entry in effects[kind].values()] == [
-        {"effects": 1, "replays": 1}
-    ] * 5, effects
-    assert second.state["ingested_bytes"] == first.state["ingested_bytes"] > 0
+    for kind in ("apply", "rollback"):
+        assert {_sent_key(first, kind), _sent_key(second, kind)} == set(effects[kind]), (kind, effects)
+        assert list(effects[kind].values()) == [{"effects": 1, "replays": 0}] * 2, (kind, effects)
+    assert len(effects["ingest"]) == 2 * len(PROBES), effects
+    assert second.state["ingested_bytes"] == 2 * first.state["ingested_bytes"] > 0
 
 
-def test_a_rerun_with_the_same_inputs_still_passes(rerun: tuple[GateRun, GateRun]) -> None:
-    second = rerun[1]
-    assert (second.exit_code, second.result) == (0, "pass"), second.steps
+def test_the_same_run_id_again_sends_the_same_keys_and_takes_no_effect_twice(
+        rerun: tuple[GateRun, GateRun, GateRun]) -> None:
+    _, second, again = rerun
+    assert second.summary["run_id"] == again.summary["run_id"] == "pinned"
+    assert all(_sent_key(second, step) == _sent_key(again, step) for step in ("apply", "rollback", *PROBES))
+    effects = again.state["effects"]
+    assert [effects[kind][_sent_key(again, kind)] for kind in ("apply", "rollback")] == [
+        {"effects": 1, "replays": 1}] * 2, effects
+    assert again.state["ingested_bytes"] == second.state["ingested_bytes"]

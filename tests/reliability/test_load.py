@@ -132,7 +132,7 @@ def test_200_gates_at_concurrency_32_pass_identically_without_leaks(
         with ReferenceServer() as server:
             port = int(server.base_url.rsplit(":", 1)[1])
             config = RunConfig(paths=(folder,), mode="live", env=live_env(server), concurrency=CONCURRENCY,
-                               out=tmp_path / "concurrent")
+                               out=tmp_path / "concurrent", run_id="load")
             loaded = _timed("concurrency 32", figures, lambda: run(config))
             served = server.state()
     growth = rss.peak - rss.before
@@ -157,7 +157,7 @@ def test_200_gates_at_concurrency_32_pass_identically_without_leaks(
     # The same gates one at a time, against a fresh server on the same address.
     with ReferenceServer(port=port) as fresh:
         serial_config = RunConfig(paths=(folder,), mode="live", env=live_env(fresh), concurrency=1,
-                                  out=tmp_path / "serial")
+                                  out=tmp_path / "serial", run_id="load")  # the same run: the same ids
         serial = _timed("concurrency 1", figures, lambda: run(serial_config))
     _show(capsys, {"concurrency 1 seconds": figures["concurrency 1 seconds"]})
     assert serial.exit_code == 0

@@ -23,9 +23,13 @@ REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
 GATE = SCENARIOS / "release-gate.yaml"
 MAX_DIFF_LINES = 120
-# The inputs the runner reads from the environment (README, "Against a real Axis tenant"); a clean child env has none.
-RUNNER_ENV_PREFIXES = ("AXIS_", "AEGIS_", "SDK_E2E_", "VELIKEY_", "SOURCE_DATE_EPOCH", "TZ", "LC_", "LANG",
-                       "PYTHONUTF8", "PYTHONCOERCECLOCALE", "PYTHONIOENCODING")
+# The inputs the runner reads from the environment (README, "Against a real Axis tenant"), the CI's run identity
+# (a run nonce): a clean child env has none.
+RUNNER_ENV_PREFIXES = ("AXIS_", "AEGIS_", "SDK_E2E_", "VELIKEY_", "GITHUB_", "CI_", "SOURCE_DATE_EPOCH", "TZ", "LC_",
+                       "LANG", "PYTHONUTF8", "PYTHONCOERCECLOCALE", "PYTHONIOENCODING",
+                       # trust and routing, which the manifest records (runner.transport)
+                       "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY",
+                       "https_proxy", "http_proxy", "all_proxy", "no_proxy")
 
 
 def _load_regenerate() -> ModuleType:

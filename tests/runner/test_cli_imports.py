@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,32 @@ def test_other_commands_never_import_the_reference_server(args: tuple[str, ...])
 
 def test_serve_imports_it() -> None:
     assert _loaded("serve", "--help") == ["fastapi", "uvicorn", "velikey.testing"]
+
+
+# What a run needs and a start-up command does not: the pipeline pulls in the SDK (httpx,
+# pydantic), the engine, the receipts (jsonschema) and the scenario loader (PyYAML).
+_RUN_ONLY = {"runner.pipeline", "runner.engine", "runner.receipts", "runner.scenario", "velikey",
+             "httpx", "pydantic", "jsonschema", "yaml", "jinja2", "asyncio"}
+
+
+def _imported_by_installed_cli(*args: str) -> set[str]:
+    """The modules ``velikey-e2e ARGS`` imports, read from ``python -X importtime`` (a whole process)."""
+    script = Path(sys.executable).parent / "velikey-e2e"
+    done = subprocess.run([sys.executable, "-X", "importtime", str(script), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("reasons",), ("run", "--help")])
+def test_start_up_commands_import_only_what_they_use(args: tuple[str, ...]) -> None:
+    imported = _imported_by_installed_cli(*args)
+    assert "click" in imported  # the probe does see imports
+    heavy = {m for m in imported if m in _RUN_ONLY or m.split(".")[0] in _RUN_ONLY
+             or any(m.startswith(prefix + ".") for prefix in _RUN_ONLY)}
+    assert heavy == set()
+
+
+def test_a_dry_run_imports_the_pipeline(tmp_path: Path) -> None:
+    imported = _imported_by_installed_cli("run", "--dry-run", "--out", str(tmp_path / "out"), "scenarios")
+    assert {"runner.pipeline", "httpx", "pydantic", "jsonschema"} <= imported

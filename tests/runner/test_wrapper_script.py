@@ -48,7 +48,7 @@ def test_dry_run_works_with_no_credentials(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert validate_run_dir(out) == []
     result = json.loads((out / "python-sdk-e2e-result.json").read_text())
-    assert (result["result"], result["mode"]) == ("pass", "dry-run")
+    assert (result["result"], result["mode"]) == ("planned", "dry-run")
 
 
 @pytest.mark.parametrize("mode", ["--live", "--dry-run"])
