@@ -137,12 +137,12 @@ def test_quiet_and_verbose_together_are_refused(tmp_path: Path) -> None:
 # --- VELIKEY_E2E_<OPTION> ----------------------------------------------------------------------------------------
 
 
-def test_every_run_option_but_the_domain_inputs_reads_its_env_variable() -> None:
+def test_every_run_option_but_the_inputs_and_run_id_reads_its_env_variable() -> None:
     from runner.cli import cli
 
     command = cli.commands["run"]
     options = {p.name: p for p in command.params if p.param_type_name == "option" and p.name != "help"}
-    own = {"base_url", "payload_url", "policy_id", "rollback_token"}
+    own = {"base_url", "payload_url", "policy_id", "rollback_token", "run_id"}  # their own env names
     assert {name: getattr(p, "envvar", None) for name, p in options.items() if name not in own} == {
         name: "VELIKEY_E2E_" + name.upper() for name in options if name not in own}
     assert {"max_retries", "shard", "quiet", "verbose", "concurrency", "dry_run"} <= set(options)
