@@ -1,4 +1,5 @@
 # The developer interface. Every target creates .venv and installs the project first if needed.
+# Another interpreter gets its own venv: `make test PYTHON=python3.13 VENV=.venv-3.13` (.ci/run does so for each).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -36,4 +37,4 @@ bench: $(STAMP)  ## every issue-11 row against its same-run baseline, one table 
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache receipts/demo
+	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache .mypy_cache receipts/demo

@@ -163,10 +163,9 @@ def _verbosity(quiet: bool, verbose: bool) -> int:
     return -1 if quiet else 1 if verbose else 0
 
 
-# The domain inputs keep their one documented env name each (AXIS_BASE_URL …, see the README's inputs table), so
-# the manifest can say where a value came from; every other option of `run` also reads VELIKEY_E2E_<OPTION>.
-# Read from the environment by preflight under their own names (seed names; VELIKEY_E2E_RUN_ID, whose
-# source the manifest records as `env`, not `flag`).
+# The domain inputs keep their one documented env name each (AXIS_BASE_URL …, see the README's inputs table), and
+# --run-id its VELIKEY_E2E_RUN_ID read by preflight, so the manifest can say where a value came from; every other
+# option of `run` also reads VELIKEY_E2E_<OPTION>.
 _OWN_ENV = ("base_url", "payload_url", "policy_id", "rollback_token", "run_id")
 ENV_PREFIX = "VELIKEY_E2E_"
 

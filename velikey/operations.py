@@ -250,7 +250,8 @@ class Param:
         if self.type is Any:
             return None
         members = get_args(self.type) if isinstance(self.type, types.UnionType) else (self.type,)
-        if not all(isinstance(member, type) for member in members):
+        # Python 3.10 counts ``list[int]`` as an instance of ``type``; it is a generic alias, not a class.
+        if not all(isinstance(member, type) and not isinstance(member, types.GenericAlias) for member in members):
             raise TypeError(f"parameter {self.name!r}: unsupported type {self.type!r}")
         return tuple(members)
 

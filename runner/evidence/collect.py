@@ -264,6 +264,7 @@ def manifest_document(config: RunConfig, pre: Preflight) -> dict[str, Any]:
             "verify_tls": config.verify_tls,
             "request_timeout": decimal_str(Decimal(str(config.request_timeout))),
             "deadline": None if config.run_deadline is None else decimal_str(Decimal(str(config.run_deadline))),
+            "max_retries": config.max_retries,
         },
     }
     # Null but in a shard's manifest: ``merge`` sets it back to null, so the merged set is the unsharded one.

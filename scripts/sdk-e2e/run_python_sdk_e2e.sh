@@ -182,6 +182,7 @@ JSON
     "confirm": false,
     "deadline": null,
     "embedded": false,
+    "max_retries": 3,
     "request_timeout": "30",
     "verify_tls": true
   },

@@ -10,6 +10,7 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,5 +66,7 @@ def test_metadata_is_pep_639_with_urls_and_classifiers(wheel: zipfile.ZipFile) -
     assert {"Homepage", "Repository", "Issues", "Changelog"} <= urls
     requires = meta.get_all("Requires-Dist") or []
     assert any(r.startswith("cryptography") for r in requires)
+    httpx = next(Requirement(r) for r in requires if Requirement(r).name == "httpx")
+    assert not httpx.specifier.contains("1.0") and httpx.specifier.contains("0.28.1"), "httpx<1: 1.0 breaks the API"
     entry_points = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     assert "velikey-e2e = runner._entry:main" in wheel.read(entry_points[0]).decode("utf-8")

@@ -117,6 +117,7 @@ def live_docs() -> dict[str, Any]:
             "verify_tls": True,
             "request_timeout": "30",
             "deadline": None,
+            "max_retries": 3,
         },
         "shard": None,
     }

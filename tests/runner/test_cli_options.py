@@ -137,7 +137,7 @@ def test_quiet_and_verbose_together_are_refused(tmp_path: Path) -> None:
 # --- VELIKEY_E2E_<OPTION> ----------------------------------------------------------------------------------------
 
 
-def test_every_run_option_but_the_domain_inputs_reads_its_env_variable() -> None:
+def test_every_run_option_but_the_inputs_and_run_id_reads_its_env_variable() -> None:
     from runner.cli import cli
 
     command = cli.commands["run"]
@@ -163,7 +163,7 @@ def test_flags_numbers_and_paths_come_from_the_environment(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     options = manifest(tmp_path / "from-env")["options"]
     assert options == {"confirm": True, "embedded": False, "verify_tls": True, "request_timeout": "12.5",
-                       "deadline": "600"}
+                       "deadline": "600", "max_retries": 3}
     # A flag on the command line wins over its env variable.
     done = velikey("run", folder, "--request-timeout", "3", "--out", tmp_path / "flag", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
@@ -195,6 +195,7 @@ def test_max_retries_bounds_the_attempts(tmp_path: Path, start_server: StartServ
     assert done.returncode == (1 if outcome == "failed" else 0), done.stdout + done.stderr
     [step] = json.loads((tmp_path / "run" / "SUMMARY.json").read_text())["scenarios"][0]["steps"]
     assert (step["outcome"], step["attempts"]) == (outcome, attempts)
+    assert manifest(tmp_path / "run")["options"]["max_retries"] == (3 if how == "default" else 0)  # type: ignore[index]
 
 
 def test_max_retries_out_of_range_is_refused(tmp_path: Path) -> None:

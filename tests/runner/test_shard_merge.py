@@ -33,7 +33,7 @@ StartServer = Callable[..., ReferenceServer]
 
 
 def velikey(*args: str | Path, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CLI), *map(str, args)], cwd=cwd, env=clean_env(**RUN_ID_ENV, **(env or {})),
+    return subprocess.run([str(CLI), *map(str, args)], cwd=cwd, env=clean_env(**{**RUN_ID_ENV, **(env or {})}),
                           capture_output=True, encoding="utf-8", errors="replace", timeout=120, check=False)
 
 
@@ -142,18 +142,25 @@ def test_dry_run_shards_merge_into_the_unsharded_run_even_with_empty_shards(tmp_
 
 
 def test_blocked_shards_merge_into_the_unsharded_blocker(tmp_path: Path) -> None:
-    """No session: every shard is manual-required with BLOCKER.json, and so is the merge, with the same one."""
-    folder = write_gate_copies(tmp_path / "scenarios", 3)
-    flags = ("--live", "--base-url", "http://127.0.0.1:9", "--policy-id", "pol-1")
-    whole = velikey("run", folder, *flags, "--out", tmp_path / "gate", cwd=tmp_path)
+    """No session: every shard is manual-required with BLOCKER.json, and so is the merge, with the same one.
+
+    As in CI, each job has its own workspace (a checkout) and writes the same ``--out``, so the
+    rerun command in BLOCKER.json is the same in every shard, in the merge and in the unsharded run.
+    """
+    flags = ("--live", "--base-url", "http://127.0.0.1:9", "--policy-id", "pol-1", "--out", "gate")
+    jobs = [tmp_path / name for name in ("whole", "job-1", "job-2", "merge")]
+    for job in jobs[:3]:
+        write_gate_copies(job / "scenarios", 3)
+    whole = velikey("run", "scenarios", *flags, cwd=jobs[0])
     assert whole.returncode == 3, whole.stdout + whole.stderr
-    # BLOCKER's rerun names the set's --out: the merge writes where the unsharded run wrote.
-    (tmp_path / "gate").rename(tmp_path / "whole")
-    outs = shard_runs(folder, tmp_path, 2, *flags, expect=3)
-    done = velikey("merge", *outs, "--out", tmp_path / "gate", cwd=tmp_path)
+    for k, job in enumerate(jobs[1:3], 1):
+        done = velikey("run", "scenarios", *flags, "--shard", f"{k}/2", cwd=job)
+        assert done.returncode == 3, done.stdout + done.stderr
+    jobs[3].mkdir()
+    done = velikey("merge", jobs[1] / "gate", jobs[2] / "gate", "--out", "gate", cwd=jobs[3])
     assert done.returncode == 3, done.stdout + done.stderr
-    assert "--out gate" in json.loads((tmp_path / "gate" / "BLOCKER.json").read_text())["rerun"]
-    assert_same_receipts(tmp_path / "whole", tmp_path / "gate", expected_label="unsharded", actual_label="merged")
+    assert (jobs[3] / "gate" / "BLOCKER.json").is_file()
+    assert_same_receipts(jobs[0] / "gate", jobs[3] / "gate", expected_label="unsharded", actual_label="merged")
 
 
 def _write(folder: Path, name: str, steps: list[dict[str, object]]) -> None:
@@ -232,8 +239,14 @@ def test_merge_refuses_shards_of_different_runs(tmp_path: Path, shards: tuple[Pa
             cwd=tmp_path)
     lines = refused(tmp_path, one, tmp_path / "x", three)
     assert lines and all("not the run of" in line for line in lines), lines
-    # The run id is the pinned one (VELIKEY_E2E_RUN_ID) in both; the inputs tell the runs apart.
-    assert any("inputs differs" in line for line in lines)
+    assert any("run-manifest.json inputs differs" in line for line in lines), lines
+    velikey("run", folder, "--dry-run", "--shard", "2/3", "--out", tmp_path / "z", cwd=tmp_path,
+            env={"VELIKEY_E2E_RUN_ID": "another-run"})
+    lines = refused(tmp_path, one, tmp_path / "z", three)
+    assert any("run_id differs" in line for line in lines) and any("run_nonce differs" in line for line in lines)
+    velikey("run", folder, "--dry-run", "--shard", "3/3", "--max-retries", "0", "--out", tmp_path / "y", cwd=tmp_path)
+    lines = refused(tmp_path, one, shards[1][1], tmp_path / "y")
+    assert any("run-manifest.json options differs" in line for line in lines), lines
 
 
 def test_merge_refuses_shards_of_other_scenario_files(tmp_path: Path, shards: tuple[Path, list[Path]]) -> None:
