@@ -245,7 +245,7 @@ async def preflight(config: RunConfig, planned: Sequence[Planned], embedded: Emb
     if blocks:
         short = ", ".join(planned[number].scenario.id for number in sorted(blocks))
         reason = blocks[min(blocks)].reason
-        for number, p in enumerate(planned):
+        for number in range(len(planned)):
             blocks.setdefault(number, Block(reason, f"held: nothing is sent until every scenario's live inputs are "
                                                     f"present (missing for {short})"))
     runnable = [p for number, p in enumerate(planned) if number not in blocks]
