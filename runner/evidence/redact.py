@@ -84,8 +84,9 @@ class Redactor:
         if depth > MAX_DEPTH:
             return TOO_DEEP
         if isinstance(obj, Mapping):
+            # Keys too: an answer keyed by a token ({"<token>": {...}}) must not carry it into a receipt.
             return {
-                str(k): REDACTED if SECRET_KEY.search(str(k)) and v is not None else self.value(v, depth + 1)
+                self.text(str(k)): REDACTED if SECRET_KEY.search(str(k)) and v is not None else self.value(v, depth + 1)
                 for k, v in obj.items()
             }
         if isinstance(obj, (list, tuple)):

@@ -77,6 +77,12 @@ def test_secret_named_fields_are_redacted_by_name(key: str, value: str) -> None:
     assert Redactor().value({key: None}) == {key: None}
 
 
+def test_a_secret_used_as_a_key_is_redacted() -> None:
+    """Found by the tree property under Python 3.10: keys were kept as they came."""
+    shown = Redactor(["bxycz"]).value({"bxycz": None, "a-bxycz": {"bxycz": 1}})
+    assert shown == {REDACTED: None, f"a-{REDACTED}": {REDACTED: 1}}
+
+
 def test_short_secrets_are_not_redacted_and_deep_trees_are_cut() -> None:
     assert Redactor(["abc"]).text("abc") == "abc"  # too short to redact without mangling ordinary text
     deep: Any = "leaf"
