@@ -2,7 +2,7 @@
 
 Usage metering is tenant-wide: a probe in one scenario moves the ``telemetryDataGB`` another
 scenario reads. So every step that reads or moves metered usage — probes, every call whose
-operation touches a metered route (``METERED_ROUTES``; derived from the SDK's operation table,
+operation touches a metered route (``runner.scenario.metered``; derived from the SDK's operation table,
 so a call that reads usage indirectly, such as the health score, is not forgotten), and a whole
 window from a metering step's ``before`` to the metering step — is a section, and sections
 take turns in (scenario, section) declaration order. The values every scenario sees are then
@@ -15,16 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from runner.scenario.metered import METERED_CALLS, METERED_ROUTES
 from runner.scenario.model import CallStep, MeteringStep, ProbeStep, Scenario
-from velikey.operations import OPERATIONS, Route
 
 __all__ = ["METERED_CALLS", "METERED_ROUTES", "Turnstile", "sections"]
-
-# The routes that read or move the tenant's metered usage.
-METERED_ROUTES: frozenset[Route] = frozenset({("GET", "/api/usage/summary"), ("POST", "/api/telemetry/ingest")})
-METERED_CALLS = frozenset(
-    name for name, op in OPERATIONS.items() if any(op.touches(route) for route in METERED_ROUTES)
-)
 
 Ticket = tuple[int, int]
 

@@ -16,6 +16,7 @@ from velikey.operations import Param, operation, operation_names
 
 from .errors import ScenarioError, format_field
 from .interpolate import InterpolationError, Reference, parse_template
+from .metered import METERED_CALLS
 from .model import INPUT_NAMES, CallStep, MeteringStep, ProbeStep, Scenario
 from .probe_file import shape_problem
 from .strict_yaml import Path
@@ -73,6 +74,9 @@ class _Checker:
         else:
             self.arguments(step, base)
             self.until(step, base)
+            if base[0] == "cleanup" and step.call in METERED_CALLS:
+                self.error((*base, "call"), f"{step.call} reads or moves metered usage, which a cleanup step "
+                           "(run after a stop, outside the turnstile's order) cannot keep in order; move it to steps")
         for key, value in step.with_.items():
             for sub, text in _strings(value, (key,)):
                 self.template(index, step, (*base, "with", *sub), text)

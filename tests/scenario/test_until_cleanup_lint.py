@@ -99,6 +99,17 @@ def test_until_on_an_operation_that_changes_state_is_refused() -> None:
     ]
 
 
+@pytest.mark.parametrize("call", ["billing.get_usage", "monitoring.get_health_score"])
+def test_a_cleanup_step_cannot_read_metered_usage(call: str) -> None:
+    """Cleanup runs after a stop, outside the turnstile's order: a usage read there could see another's probe."""
+    text = GOOD.replace("  - id: after\n    call: rollouts.get_events\n    with: {plan_id: p}\n",
+                        f"  - id: after\n    call: {call}\n")
+    assert errors(text) == [
+        f"s.yaml:20: cleanup[1].call: {call} reads or moves metered usage, which a cleanup step (run after a stop,"
+        " outside the turnstile's order) cannot keep in order; move it to steps"
+    ]
+
+
 def test_a_step_cannot_use_what_a_cleanup_step_saves() -> None:
     text = GOOD.replace("    with: {plan_id: p}\n    until", "    with: {plan_id: '${steps.after.x}'}\n    until")
     assert any("steps[1].with.plan_id: ${steps.after.x} refers to itself or a later step" in e for e in errors(text))
