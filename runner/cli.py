@@ -307,7 +307,11 @@ def demo_command(out: Path, quiet: bool, verbose: bool) -> None:
                 type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Run directory to write the merged set to (new, empty, or an earlier set).")
-def merge_command(run_dirs: tuple[Path, ...], out: Path) -> None:
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False),
+              help="Copy the merged junit.xml here too (the shards must have run with --junit).")
+@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Ed25519 private key (PEM) that signs the merged attestation.json.")
+def merge_command(run_dirs: tuple[Path, ...], out: Path, junit: Path | None, sign_key: Path | None) -> None:
     """Join the run directories of `run --shard K/N` (all N, one run) into the set the unsharded run writes.
 
     Each input is validated first; shards of different runs, a shard twice or a missing shard
@@ -317,6 +321,7 @@ def merge_command(run_dirs: tuple[Path, ...], out: Path) -> None:
     from runner.merge import MergeError, merge_shards
     from runner.receipts.outdir import ReceiptWriteError, check_out_dir
     from runner.receipts.write import write_receipt_set
+    from runner.report.junit import JUNIT_FILE, copy_junit
 
     target = Path(os.path.abspath(out))
     if any(target == Path(os.path.abspath(d)) or Path(os.path.abspath(d)) in target.parents for d in run_dirs):
@@ -326,8 +331,12 @@ def merge_command(run_dirs: tuple[Path, ...], out: Path) -> None:
         click.echo(f"error: {problem}", err=True)
         sys.exit(exits.INVALID)
     try:
-        files = merge_shards(run_dirs, shown_path(out))
+        files = merge_shards(run_dirs, shown_path(out), _signing_key(sign_key))
+        if junit is not None and JUNIT_FILE not in files:
+            raise MergeError([f"--junit: the shards hold no {JUNIT_FILE} (run them with --junit)"])
         write_receipt_set(out, files)
+        if junit is not None:
+            copy_junit(files[JUNIT_FILE], junit)
     except MergeError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)

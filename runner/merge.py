@@ -25,6 +25,7 @@ from runner.evidence.collect import blocker_document
 from runner.inputs import INPUTS
 from runner.receipts.assemble import build_receipt_set
 from runner.receipts.validate import kind_for, validate_run_dir
+from runner.report.junit import JUNIT_FILE, junit_xml
 
 __all__ = ["MergeError", "merge_shards"]
 
@@ -161,11 +162,13 @@ def _timings(shards: Sequence[_Shard], order: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def merge_shards(run_dirs: Sequence[Path], out: str | None = None) -> dict[str, bytes]:
+def merge_shards(run_dirs: Sequence[Path], out: str | None = None, sign_key: bytes | None = None) -> dict[str, bytes]:
     """The unsharded run's receipt set (relative path → bytes) from its shards' run directories.
 
     ``out`` is the merged set's directory as the rerun command names it (relative to the working
     directory): BLOCKER.json's rerun writes there, as the unsharded run's names its own ``--out``.
+    Shards run with ``--junit`` give a merged junit.xml; ``sign_key`` signs the merged attestation,
+    as ``run --sign-key`` signs the unsharded one.
 
     Raises ``MergeError`` listing every problem: an input that does not validate or is no
     shard, shards of different runs, a shard given twice or missing.
@@ -198,8 +201,12 @@ def merge_shards(run_dirs: Sequence[Path], out: str | None = None) -> dict[str, 
     interrupted = any(step["reason_code"] == "interrupted" for step in steps)
     evidence = {name: doc for shard in shards for name, doc in shard.docs.items() if kind_for(name) == "evidence"}
     blocker = _blocker(shards, summary["run_id"], out) if summary["result"] == "manual-required" else None
+    junit = [(Path(run_dir) / JUNIT_FILE).is_file() for run_dir in run_dirs]
+    if any(junit) and not all(junit):
+        raise MergeError([f"only some shards hold {JUNIT_FILE}: run every shard with --junit, or none"])
     files = build_receipt_set(
         summary=summary, manifest=manifest, timings=_timings(shards, order), blocker=blocker, evidence=evidence,
         exit_code=exits.INTERRUPTED if interrupted else exits.FOR_RESULT[summary["result"]],
+        rendered={JUNIT_FILE: junit_xml(summary)} if all(junit) else {},
     )
-    return files | attestation_files(files, summary, manifest["scenarios"])
+    return files | attestation_files(files, summary, manifest["scenarios"], sign_key)

@@ -129,6 +129,40 @@ def test_live_shards_in_parallel_on_one_server_merge_into_the_unsharded_run(
     assert json.loads((tmp_path / "merged" / "run-manifest.json").read_text())["shard"] is None
 
 
+def test_junit_and_a_signature_merge_as_the_unsharded_run_writes_them(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()  # a throwaway key, made for this test only
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    (tmp_path / "gate.key").write_bytes(private_pem)
+    (tmp_path / "gate.pub").write_bytes(public_pem)
+    folder = write_gate_copies(tmp_path / "scenarios", 3)
+    signed = ("--junit", "unsharded.xml", "--sign-key", "gate.key")
+    assert velikey("run", folder, "--dry-run", "--out", tmp_path / "whole", *signed, cwd=tmp_path).returncode == 0
+    outs = shard_runs(folder, tmp_path, 2, "--dry-run", "--junit", "shard.xml")
+    done = velikey("merge", *outs, "--out", tmp_path / "merged", "--junit", "merged.xml", "--sign-key", "gate.key",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_same_receipts(tmp_path / "whole", tmp_path / "merged", expected_label="unsharded", actual_label="merged")
+    assert (tmp_path / "merged.xml").read_bytes() == (tmp_path / "unsharded.xml").read_bytes()
+    verified = velikey("verify", tmp_path / "merged", "--key", tmp_path / "gate.pub", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_merge_refuses_shards_where_only_some_wrote_junit(tmp_path: Path) -> None:
+    folder = write_gate_copies(tmp_path / "scenarios", 2)
+    one = velikey("run", folder, "--dry-run", "--shard", "1/2", "--junit", "j.xml", "--out", "s1", cwd=tmp_path)
+    two = velikey("run", folder, "--dry-run", "--shard", "2/2", "--out", "s2", cwd=tmp_path)
+    assert (one.returncode, two.returncode) == (0, 0)
+    done = velikey("merge", "s1", "s2", "--out", "merged", cwd=tmp_path)
+    assert done.returncode == 2 and "only some shards hold junit.xml" in done.stderr
+    assert not (tmp_path / "merged").exists()
+
+
 @pytest.mark.parametrize("count", [1, 5])
 def test_dry_run_shards_merge_into_the_unsharded_run_even_with_empty_shards(tmp_path: Path, count: int) -> None:
     folder = write_gate_copies(tmp_path / "scenarios", 4)
