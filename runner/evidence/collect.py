@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -177,21 +177,40 @@ def summary_document(
     }
 
 
-def evidence_documents(run_id: str, scenarios: Sequence[ScenarioResult], redactor: Redactor
-                       ) -> dict[str, dict[str, Any]]:
-    return {
-        evidence_path(s.id, step.id): {
+class EvidenceDocuments(Mapping[str, dict[str, Any]]):
+    """Evidence path → document, each rendered only when asked for and never kept.
+
+    A live run's evidence outweighs the rest of its receipts; built all at once it held about 6 KiB a
+    step in memory until the set was written. Rendered one at a time, the receipts stage holds one
+    document and its bytes (issue 11 item 5). The same redactor renders every document, as before.
+    """
+
+    def __init__(self, run_id: str, scenarios: Sequence[ScenarioResult], redactor: Redactor) -> None:
+        self._run_id, self._redactor = run_id, redactor
+        self._steps = {evidence_path(s.id, step.id): (s.id, step)
+                       for s in scenarios for step in s.all_steps if step.exchanges}
+
+    def __getitem__(self, path: str) -> dict[str, Any]:
+        scenario, step = self._steps[path]
+        return {
             "schema_version": 1,
-            "run_id": run_id,
-            "scenario": s.id,
+            "run_id": self._run_id,
+            "scenario": scenario,
             "step": step.id,
             "polls": step.polling.polls if step.polling else None,
-            "exchanges": [exchange_view(e, redactor) for e in step.exchanges],
+            "exchanges": [exchange_view(e, self._redactor) for e in step.exchanges],
         }
-        for s in scenarios
-        for step in s.all_steps
-        if step.exchanges
-    }
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+
+def evidence_documents(run_id: str, scenarios: Sequence[ScenarioResult], redactor: Redactor
+                       ) -> Mapping[str, dict[str, Any]]:
+    return EvidenceDocuments(run_id, scenarios, redactor)
 
 
 def blocker_document(
@@ -284,7 +303,7 @@ class Documents:
     manifest: dict[str, Any]
     timings: dict[str, Any]
     blocker: dict[str, Any] | None
-    evidence: dict[str, dict[str, Any]]
+    evidence: Mapping[str, dict[str, Any]]
     exit_code: int
 
 

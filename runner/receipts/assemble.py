@@ -69,12 +69,13 @@ def build_receipt_set(
     docs: dict[str, dict[str, Any]] = {"SUMMARY.json": summary, "run-manifest.json": manifest}
     if blocker is not None:
         docs["BLOCKER.json"] = blocker
-    for name, doc in evidence.items():
+    # Each document is validated once, and the bytes that validation serialised are the file and its digest.
+    files: dict[str, bytes] = {name: _validated(name, doc) for name, doc in docs.items()}
+    for name in evidence:
         if kind_for(name) != "evidence":
             raise ReceiptSetError(f"evidence key {name!r} is not of the form evidence/<scenario>/<step>.json")
-        docs[name] = doc
-    # Each document is validated once, and the bytes that validation serialised are the file and its digest.
-    files: dict[str, bytes] = {name: _validated(name, doc) for name, doc in sorted(docs.items())}
+        files[name], docs[name] = _evidence_file(name, evidence[name])
+    files = dict(sorted(files.items()))
     timings_bytes = validate_document("timings", timings)
     files[SUMMARY_MD] = render_markdown(summary).encode("utf-8")
     for name, data in (rendered or {}).items():
@@ -92,6 +93,13 @@ def build_receipt_set(
     files[RESULT_FILE] = result_bytes
     files[TIMINGS_FILE] = timings_bytes
     return dict(sorted(files.items()))
+
+
+def _evidence_file(name: str, doc: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """An evidence document's bytes and the names the set checks need: one document is held at a time
+    (a lazy ``evidence`` mapping renders it when asked), so a long run's evidence is never in memory whole.
+    """
+    return _validated(name, doc), {key: doc[key] for key in ("run_id", "scenario", "step")}
 
 
 def _validated(name: str, doc: Mapping[str, Any]) -> bytes:

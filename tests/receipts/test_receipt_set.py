@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import weakref
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +194,38 @@ def test_empty_directory_lists_every_required_file(tmp_path: Path) -> None:
     problems = validate_run_dir(tmp_path)
     for name in ("SUMMARY.json", "SUMMARY.md", "run-manifest.json", RESULT, "timings.json"):
         assert f"{name}: missing" in problems
+
+
+class _Doc(dict[str, Any]):
+    """A document that can be watched with a weak reference."""
+
+
+def test_evidence_documents_are_built_one_at_a_time(docs: dict[str, Any]) -> None:
+    # A long live run's evidence must not be held whole (issue 11 item 5): when the set asks for the next
+    # evidence document, the one before has been serialised and let go.
+    scenario = docs["summary"]["scenarios"][0]
+    (path, doc), = docs["evidence"].items()
+    for n in range(1, 4):
+        step = copy.deepcopy(scenario["steps"][0]) | {"id": f"health{n}"}
+        step["evidence"] = f"evidence/release-gate/health{n}.json"
+        scenario["steps"].append(step)
+        docs["evidence"][step["evidence"]] = copy.deepcopy(doc) | {"step": f"health{n}"}
+    docs["summary"]["counts"]["passed"] += 3
+    given = docs["evidence"]
+    held: list[weakref.ref[_Doc]] = []
+
+    class Lazy(Mapping[str, dict[str, Any]]):
+        def __getitem__(self, name: str) -> dict[str, Any]:
+            assert all(ref() is None for ref in held), "an earlier evidence document is still held"
+            made = _Doc(copy.deepcopy(given[name]))
+            held.append(weakref.ref(made))
+            return made
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(given)
+
+        def __len__(self) -> int:
+            return len(given)
+
+    lazy = _build(docs | {"evidence": Lazy()})
+    assert len(held) == 4 and lazy == _build(docs)
