@@ -16,9 +16,11 @@ import logging
 import os
 import re
 import ssl
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import httpx
 
@@ -37,6 +39,20 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 IdSource = Callable[[str], str]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+T = TypeVar("T")
+
+
+async def _within(seconds: float | None, attempt: Awaitable[T]) -> T:
+    """``attempt`` bounded by ``seconds``; ``TimeoutError`` only for this bound, an outer cancel stays a cancel.
+
+    ``asyncio.timeout`` (3.11) runs the attempt in the caller's task; ``wait_for`` makes a task per request.
+    """
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await attempt
+    return await asyncio.wait_for(attempt, seconds)
 
 
 def _uuid_ids(purpose: str) -> str:
@@ -327,7 +343,8 @@ class Core:
                 earlier.append(Exchange(request, status, headers, body, attempt))
                 await self._wait(attempt, headers.get("retry-after"), request)
                 continue
-            log.debug("%s %s -> %s after %d attempt(s)", request.method, path_of(request.url), status, attempt)
+            if log.isEnabledFor(logging.DEBUG):  # path_of parses the URL: not for every request of a quiet run
+                log.debug("%s %s -> %s after %d attempt(s)", request.method, path_of(request.url), status, attempt)
             return Exchange(request, status, headers, body, attempt, tuple(earlier))
 
     async def _wait(self, attempt: int, retry_after: str | None, request: PreparedRequest) -> None:
@@ -341,7 +358,7 @@ class Core:
         # httpx's timeouts bound each read and write; this bounds the attempt as a whole (connect,
         # upload, response head and body), so a peer that trickles, or reads an upload slowly, ends too.
         try:
-            return await asyncio.wait_for(self._attempt(request, content), self._timeout or None)
+            return await _within(self._timeout or None, self._attempt(request, content))
         except asyncio.TimeoutError as exc:  # this attempt's own bound; an outer cancel stays a cancel
             raise httpx.TimeoutException("the attempt took longer than the request timeout") from exc
 
@@ -354,7 +371,7 @@ class Core:
             headers=list(request.headers),
             content=content() if content is not None else (request.body or None),
         )
-        response = await self._http.send(http_request, stream=True)
+        response = await self._deliver(http_request)
         try:
             received = await read_bounded(response, self._max_response_bytes)
         except (BodyTooLarge, UnsupportedEncoding) as exc:
@@ -368,6 +385,21 @@ class Core:
             # Auth travels in explicit headers only; a cookie jar would send session cookies unasked.
             self._http.cookies.clear()
         return response.status_code, response.headers, received
+
+    async def _deliver(self, http_request: httpx.Request) -> httpx.Response:
+        """The response head, body left unread.
+
+        The SDK's own client follows no redirects, runs no auth flow or event hooks and keeps no
+        cookies, so its request goes straight to the transport httpx would choose for the URL (a
+        proxy's too): the layers ``send`` adds cost a tenth of a request's CPU and do nothing here.
+        An injected client is sent through whole, because its owner may have hooks or auth on it.
+        """
+        if not self._owns_http:
+            return await self._http.send(http_request, stream=True)
+        transport = self._http._transport_for_url(http_request.url)
+        response = await transport.handle_async_request(http_request)
+        response.request = http_request
+        return response
 
     def _map_transport_error(self, exc: BaseException, request: PreparedRequest) -> TransportError:
         """The one boundary where httpx/ssl errors become SDK errors, most specific class first."""
