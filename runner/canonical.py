@@ -65,34 +65,38 @@ def _plain(value: Any, *, floats: bool) -> bool:
     """True when ``value`` is a tree ``_check`` accepts, decided without building a path per node.
 
     The common case (a receipt made of exact dicts, lists, str, int, bool, None) costs one type
-    test per node; anything else (a subclass, an offender) answers False and ``_check`` decides.
+    test per node, walked a level at a time (no tuple per node); anything else (a subclass, an
+    offender) answers False and ``_check`` decides.
     """
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        node, depth = pop()
-        kind = type(node)
-        if kind is str:
-            if not node.isascii() and not _encodes(node):
-                return False
-        elif kind is dict:
-            if depth >= MAX_DEPTH:
-                return False
-            for key, child in node.items():
-                if type(key) is not str or (not key.isascii() and not _encodes(key)):
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        below: list[Any] = []
+        extend = below.extend
+        for node in level:
+            kind = type(node)
+            if kind is str:
+                if not node.isascii() and not _encodes(node):
                     return False
-                push((child, depth + 1))
-        elif kind is list:
-            if depth >= MAX_DEPTH:
+            elif kind is dict:
+                if depth >= MAX_DEPTH:
+                    return False
+                for key in node:
+                    if type(key) is not str or (not key.isascii() and not _encodes(key)):
+                        return False
+                extend(node.values())
+            elif kind is list:
+                if depth >= MAX_DEPTH:
+                    return False
+                extend(node)
+            elif kind is int:
+                if node.bit_length() > MAX_INT_BITS:
+                    return False
+            elif node is None or kind is bool or (kind is float and floats):
+                continue
+            else:
                 return False
-            stack.extend((child, depth + 1) for child in node)
-        elif kind is int:
-            if node.bit_length() > MAX_INT_BITS:
-                return False
-        elif node is None or kind is bool or (kind is float and floats):
-            continue
-        else:
-            return False
+        level, depth = below, depth + 1
     return True
 
 

@@ -11,7 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag, stdlib_dumps
+from runner.canonical import (
+    MAX_DEPTH,
+    CanonicalJSONError,
+    _check,
+    _plain,
+    decimal_str,
+    dumps,
+    jcs,
+    sha256_tag,
+    stdlib_dumps,
+)
 
 json_trees = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -172,3 +182,48 @@ def test_dumps_writes_the_standard_library_form_byte_for_byte(value: Any) -> Non
 ])
 def test_dumps_agrees_at_the_edges(value: Any) -> None:
     assert dumps(value) == stdlib_dumps(value)
+
+
+# Leaves _check refuses or treats specially, so the fast walk must answer False (or agree) on them.
+offending_trees = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False) | st.just("\ud800")
+    | st.just(2**13_001) | st.just(Decimal("1.5")) | st.tuples(st.integers()),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text() | st.just("\udfff") | st.integers(), children, max_size=4),
+    max_leaves=30,
+)
+
+
+def _slow_check(tree: Any, *, floats: bool = False) -> None:
+    """``_check`` with its ``_plain`` shortcut turned off: the path-building walk is the reference."""
+    import runner.canonical as canonical
+
+    shortcut = canonical._plain
+    canonical._plain = lambda value, *, floats: False  # type: ignore[assignment]
+    try:
+        _check(tree, (), floats=floats)
+    finally:
+        canonical._plain = shortcut
+
+
+@settings(max_examples=300, deadline=None)
+@given(offending_trees, st.booleans())
+def test_the_fast_walk_accepts_only_trees_the_checker_accepts(tree: Any, floats: bool) -> None:
+    """``_plain`` is the shortcut in front of ``_check``: when it says plain, the full walk must agree."""
+    if _plain(tree, floats=floats):
+        _slow_check(tree, floats=floats)  # raises if the shortcut let an offender through
+
+
+@pytest.mark.parametrize("kind", [list, dict])
+def test_the_fast_walk_and_the_checker_agree_at_the_depth_limit(kind: type) -> None:
+    def nested(depth: int) -> Any:
+        tree: Any = 1
+        for _ in range(depth):
+            tree = [tree] if kind is list else {"k": tree}
+        return tree
+
+    assert _plain(nested(MAX_DEPTH), floats=False)
+    _slow_check(nested(MAX_DEPTH))
+    assert not _plain(nested(MAX_DEPTH + 1), floats=False)
+    with pytest.raises(CanonicalJSONError, match="nested deeper"):
+        _slow_check(nested(MAX_DEPTH + 1))
