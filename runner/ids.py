@@ -25,6 +25,7 @@ sends, and an edited scenario under a reused ``--run-id`` is a new request, not 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -48,7 +49,22 @@ CI_IDENTITIES: tuple[tuple[NonceSource, str, str], ...] = (
 
 
 def _digest(*parts: Any) -> str:
-    return hashlib.sha256(jcs(list(parts))).hexdigest()
+    return hashlib.sha256(_jcs_of(list(parts))).hexdigest()
+
+
+def _jcs_of(parts: list[Any]) -> bytes:
+    """JCS bytes of ``parts``; a list of strings (every step's two ids) takes the C encoder.
+
+    For strings and null, RFC 8785's form is ``json.dumps`` without ASCII escaping or spaces (the
+    same escapes, lowercase ``\\u00xx``); text that is not UTF-8 encodable goes to ``jcs``, which refuses
+    it. Anything else (the plan, the scenario map) goes to ``jcs`` too.
+    """
+    if all(part is None or type(part) is str for part in parts):
+        try:
+            return json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError:
+            pass
+    return jcs(parts)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from runner.canonical import CanonicalJSONError, jcs
 from runner.config import InputError
-from runner.ids import FIXED_NONCE, RunIds, RunNonce, resolve_nonce
+from runner.ids import FIXED_NONCE, RunIds, RunNonce, _jcs_of, resolve_nonce
 
 PLAN = {"inputs": {"policy_id": "pol-1"}, "confirm": False}
 SCENARIOS = {"gate": "sha256:00", "other": "sha256:01"}
@@ -114,3 +117,16 @@ def test_a_malformed_run_id_is_input_error_naming_where_it_came_from(flag: str |
         _nonce(flag, env)
     (problem,) = caught.value.problems
     assert problem.startswith(f"{named}: ") and "is not a run id" in problem
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.none() | st.text() | st.sampled_from(["\x00", "\x1f", "\x7f", "\u2028", '"', "\\", "é", "😀"]),
+                max_size=7))
+def test_the_fast_digest_of_strings_is_the_rfc8785_digest(parts: list[str | None]) -> None:
+    """Every step's ids take the C JSON encoder; the bytes hashed must be RFC 8785's, or ids would change."""
+    assert _jcs_of(parts) == jcs(parts)
+
+
+def test_text_rfc8785_cannot_express_is_still_refused() -> None:
+    with pytest.raises(CanonicalJSONError):
+        _jcs_of(["\ud800"])
