@@ -23,7 +23,7 @@ from pathlib import Path
 
 from velikey.testing import ReferenceServer
 
-from .harness import Bench
+from .harness import Bench, compile_sources
 from .rows import dry_scale, dry_scenarios, gates, generator, gets, live_scale, probe, startup
 from .table import Row, render
 
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs (CI: prints, never fails)")
     parser.add_argument("--only", metavar="ROW", action="append", help="run only rows whose name contains ROW")
     args = parser.parse_args()
+    compile_sources()
     load_before, started = _load(), time.monotonic()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="velikey-bench-") as tmp, ReferenceServer() as server:

@@ -22,7 +22,7 @@ from velikey.testing import ReferenceServer
 from .measure import Child
 from .replay import recorded_requests, write_requests
 
-__all__ = ["ROOT", "Bench"]
+__all__ = ["ROOT", "Bench", "compile_sources"]
 
 ROOT = Path(__file__).resolve().parents[1]
 _STEERING = ("AXIS_", "AEGIS_", "SDK_E2E_", "VELIKEY_", "GITHUB_", "CI_", "SOURCE_DATE_EPOCH")
@@ -127,3 +127,16 @@ class Bench:
         expected = [r["sha256"] for r in requests if "payload" in r]
         if echoes != expected:
             raise RuntimeError("the bare loop's probe bytes differ from the runner's: update bench/bare_loop.py")
+
+
+def compile_sources() -> None:
+    """Bytecode for runner/ and velikey/, as an installed wheel has: an editable checkout under
+    PYTHONDONTWRITEBYTECODE (set on this machine) would otherwise compile ~1,000 code objects in
+    every child process, a start-up cost no installed user pays."""
+    import compileall
+
+    import runner
+    import velikey
+
+    for package in (runner, velikey):
+        compileall.compile_dir(str(Path(package.__file__).parent), quiet=1)

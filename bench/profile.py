@@ -18,7 +18,7 @@ from pathlib import Path
 
 from velikey.testing import ReferenceServer
 
-from .harness import ROOT, Bench
+from .harness import ROOT, Bench, compile_sources
 from .scenarios import gate_copies, get_steps
 
 PROFILES = ROOT / "bench" / "profiles"
@@ -94,6 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", default=["help", "dry"], choices=["help", "dry", "gets", "gates"])
     args = parser.parse_args()
+    compile_sources()
     with tempfile.TemporaryDirectory(prefix="velikey-profile-") as tmp, ReferenceServer() as server:
         bench = Bench(quick=False, server=server, scratch=Path(tmp))
         for target in args.targets:
