@@ -6,10 +6,18 @@ loads it ends the process with exit 130 instead of a traceback from inside some 
 
 from __future__ import annotations
 
+import sys
+
 from runner import control
 
 
 def main() -> None:
+    # ``import httpx`` tries ``from ._main import main`` (httpx's own command line), which loads
+    # rich and pygments whenever they are installed (schemathesis brings them): ~50 ms of every
+    # run's start-up for a command this process never calls. None in sys.modules makes that
+    # import fail at once, and httpx falls back to its stub ``httpx.main``. Only here, in the
+    # process the CLI owns: the SDK, imported by someone else's program, leaves httpx alone.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     with control.loading():
         from runner.cli import main as cli_main
     cli_main()

@@ -90,3 +90,14 @@ def test_a_dry_run_imports_the_pipeline(tmp_path: Path) -> None:
     assert {"runner.pipeline", "httpx", "pydantic", "jsonschema_rs"} <= imported
     # Every receipt was valid, so the reference validator (only asked about a refused document) never loaded.
     assert "jsonschema" not in imported
+    # Nor httpx's own command line (rich, pygments): the entry point marks it absent before httpx loads.
+    assert {m for m in imported if m.split(".")[0] in ("rich", "pygments")} == set()
+    # No --junit, no junit module (nor xml.etree).
+    assert {"runner.report.junit", "xml.etree.ElementTree"} & imported == set()
+
+
+def test_a_dry_run_with_junit_imports_it(tmp_path: Path) -> None:
+    imported = _imported_by_installed_cli("run", "--dry-run", "--out", str(tmp_path / "out"),
+                                          "--junit", str(tmp_path / "junit.xml"), "scenarios")
+    assert "runner.report.junit" in imported
+    assert (tmp_path / "junit.xml").is_file()
