@@ -3,38 +3,49 @@
 No logic lives here beyond presentation; bad input ends with one clear message and exit 2.
 Each command imports what it uses in its body, so start-up loads only click: the reference
 server (FastAPI, uvicorn) is imported only by the commands that serve it, the pipeline only by
-the commands that run.
+the commands that run, and even json, pathlib and dataclasses only when a command uses them
+(``--help``, ``--version`` and ``reasons`` need none; tests/runner/test_cli_imports.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from runner import __version__, exits
-from runner._resources import scenarios_dir
-from runner.config import InputError, ReceiptsNotWritten, RunConfig
 from runner.control import DEFAULT_LIVE_DEADLINE_S, exit_interrupted
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from runner.config import RunConfig
     from runner.engine.results import StepResult
     from runner.pipeline import RunReport
 
 __all__ = ["cli", "main"]
 
-DEFAULT_SCENARIOS = Path("scenarios")
-
 
 def _default_paths() -> tuple[Path, ...]:
     """``scenarios/`` of the working directory, else the release gate the package ships."""
-    return (DEFAULT_SCENARIOS if DEFAULT_SCENARIOS.is_dir() else scenarios_dir(),)
+    from pathlib import Path
+
+    from runner._resources import scenarios_dir
+
+    here = Path("scenarios")
+    return (here if here.is_dir() else scenarios_dir(),)
+
+
+class _Path(click.Path["Path"]):
+    """``click.Path`` whose values are ``pathlib.Path``: pathlib is imported when a path is given, not at start-up."""
+
+    def coerce_path_result(self, value: str | os.PathLike[str]) -> Path:
+        from pathlib import Path
+
+        return Path(value)
 
 
 def _verdict(report: RunReport) -> str:
@@ -71,6 +82,8 @@ def _progress(scenario: str, step: StepResult) -> None:
 
 def _ci_output(report: RunReport) -> None:
     """In GitHub Actions: an ``::error`` annotation per failed or blocked step, SUMMARY.md in the job summary."""
+    from pathlib import Path
+
     from runner.report.github import annotations, append_step_summary
 
     if os.environ.get("GITHUB_ACTIONS") == "true":
@@ -114,6 +127,9 @@ def _execute(config: RunConfig, verbosity: int = 0) -> None:
     """Run and exit with the run's code; ``verbosity`` -1 prints the verdict line only, 1 each request too."""
     # Imported here: the pipeline loads the SDK, the engine and the receipts (jsonschema), which
     # ``--help``, ``--version`` and ``reasons`` do not need (tests/runner/test_cli_imports.py).
+    from dataclasses import replace
+
+    from runner.config import InputError, ReceiptsNotWritten
     from runner.pipeline import run
 
     progress = {-1: None, 0: _progress, 1: _verbose_progress}[verbosity]
@@ -207,12 +223,12 @@ def cli() -> None:
 
 
 @cli.command("run")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=_Path())
 @click.option("--dry-run", "dry_run", is_flag=True,
               help="Render every request; open no socket, need no credentials.")
 @click.option("--live", "live", is_flag=True,
               help="Send the requests (preflight first: missing inputs block, exit 3).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--out", type=_Path(file_okay=False),
               help="Run directory to write (default: receipts/<mode>-<run_id>/).")
 @click.option("--embedded", is_flag=True,
               help="Start the reference server for the run and take base URL, session, policy and payload URL from it.")
@@ -232,7 +248,7 @@ def cli() -> None:
               help="Turn TLS verification off (controlled diagnostics only; warned and recorded in the manifest).")
 @click.option("--allow-insecure-http", is_flag=True,
               help="Allow http:// to a host that is not loopback (the session travels in clear; recorded).")
-@click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--ca-bundle", type=_Path(dir_okay=False),
               help="PEM file of the CAs that verify TLS [else SSL_CERT_FILE, REQUESTS_CA_BUNDLE, the default].")
 @click.option("--run-id", help="Name the run (the run id, verbatim) and derive its keys from it; the same id "
               "again replays [env VELIKEY_E2E_RUN_ID; default: the CI's run, else fresh].")
@@ -240,9 +256,9 @@ def cli() -> None:
               help="Retries of a retryable request (429, 5xx, network) before its step fails.")
 @click.option("--shard", metavar="K/N", callback=_parse_shard,
               help="Run shard K of N (scenario ids sorted, dealt round robin); join the shards with `merge`.")
-@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--junit", type=_Path(dir_okay=False),
               help="Also write junit.xml (a receipt in the run directory) and copy it to this file.")
-@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.option("--sign-key", type=_Path(dir_okay=False, exists=True),
               help="Ed25519 private key (PEM) that signs attestation.json into attestation.dsse.json.")
 @_QUIET
 @_VERBOSE
@@ -275,6 +291,8 @@ def run_command(paths: tuple[Path, ...], dry_run: bool, live: bool, out: Path | 
     if insecure_skip_tls_verify:
         click.echo("warning: TLS verification is off (--insecure-skip-tls-verify): any server can answer for the "
                    "tenant; recorded in run-manifest.json", err=True)
+    from runner.config import RunConfig
+
     _execute(RunConfig(
         paths=paths or _default_paths(), mode=mode, flags=flags, out=out, embedded=embedded, confirm=confirm,
         concurrency=concurrency, request_timeout=request_timeout, deadline=deadline,
@@ -288,7 +306,7 @@ _env_options(run_command)
 
 
 @cli.command("demo")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("receipts/demo"),
+@click.option("--out", type=_Path(file_okay=False), default="receipts/demo",
               show_default=True, help="Run directory to write.")
 @_QUIET
 @_VERBOSE
@@ -298,18 +316,20 @@ def demo_command(out: Path, quiet: bool, verbose: bool) -> None:
     ``--confirm`` is implied: the embedded server is started for this run and thrown away after it,
     so the canary scenario's real apply (rolled back by its cleanup) changes nothing that lasts.
     """
+    from runner.config import RunConfig
+
     _execute(RunConfig(paths=_default_paths(), mode="live", out=out, embedded=True, env={}, confirm=True),
              _verbosity(quiet, verbose))
 
 
 @cli.command("merge")
 @click.argument("run_dirs", nargs=-1, required=True,
-                type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+                type=_Path(file_okay=False, exists=True))
+@click.option("--out", required=True, type=_Path(file_okay=False),
               help="Run directory to write the merged set to (new, empty, or an earlier set).")
-@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--junit", type=_Path(dir_okay=False),
               help="Copy the merged junit.xml here too (the shards must have run with --junit).")
-@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.option("--sign-key", type=_Path(dir_okay=False, exists=True),
               help="Ed25519 private key (PEM) that signs the merged attestation.json.")
 def merge_command(run_dirs: tuple[Path, ...], out: Path, junit: Path | None, sign_key: Path | None) -> None:
     """Join the run directories of `run --shard K/N` (all N, one run) into the set the unsharded run writes.
@@ -317,6 +337,9 @@ def merge_command(run_dirs: tuple[Path, ...], out: Path, junit: Path | None, sig
     Each input is validated first; shards of different runs, a shard twice or a missing shard
     are refused (exit 2, one line per problem). Exits with the merged run's code, as `run` does.
     """
+    import json
+    from pathlib import Path
+
     from runner.evidence.rerun import shown_path
     from runner.merge import MergeError, merge_shards
     from runner.receipts.outdir import ReceiptWriteError, check_out_dir
@@ -352,11 +375,13 @@ def merge_command(run_dirs: tuple[Path, ...], out: Path, junit: Path | None, sig
 
 
 @cli.command("validate")
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("run_dir", type=_Path(file_okay=False, exists=True))
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"run_dir", "valid", "problems": [...]} as JSON on stdout instead of text.')
 def validate_command(run_dir: Path, as_json: bool) -> None:
     """Re-validate every receipt in RUN_DIR against schemas/ and re-check every digest (exit 1 on any problem)."""
+    import json
+
     from runner.receipts.validate import validate_run_dir
 
     problems = validate_run_dir(run_dir)
@@ -372,8 +397,8 @@ def validate_command(run_dir: Path, as_json: bool) -> None:
 
 
 @cli.command("verify")
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--key", "key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.argument("run_dir", type=_Path(file_okay=False, exists=True))
+@click.option("--key", "key", type=_Path(dir_okay=False, exists=True),
               help="Ed25519 public key (PEM): attestation.dsse.json must be signed by it.")
 def verify_command(run_dir: Path, key: Path | None) -> None:
     """Validate RUN_DIR and check its attestation (and with --key its signature), offline (exit 1 on any problem)."""
@@ -400,12 +425,14 @@ def verify_command(run_dir: Path, key: Path | None) -> None:
 
 
 @cli.command("lint")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=_Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text: file:line: field: message on stderr; json: one document on stdout;"
                    " github: ::error workflow commands on stdout.")
 def lint_command(paths: tuple[Path, ...], fmt: str) -> None:
     """Check scenario files (default scenarios/); each error as file:line: field: message (exit 2)."""
+    import json
+
     from runner.scenario.lint import lint_errors
 
     chosen = list(paths or _default_paths())
@@ -441,6 +468,8 @@ def reasons_command(as_json: bool) -> None:
     from runner.reasons import catalog_json, render_catalog_text
 
     if as_json:
+        import json
+
         click.echo(json.dumps(catalog_json(), indent=2, sort_keys=True, ensure_ascii=False))
     else:
         click.echo(render_catalog_text().rstrip("\n"))

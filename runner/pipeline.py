@@ -26,7 +26,6 @@ from runner.preflight import Embedded, check, embedded_server, preflight
 from runner.receipts.assemble import build_receipt_set
 from runner.receipts.outdir import OutDirError, check_out_dir, claim_out_dir
 from runner.receipts.write import ReceiptWriteError, write_receipt_set
-from runner.report.junit import JUNIT_FILE, copy_junit, junit_xml
 from runner.scenario.load import Planned, load_scenarios
 
 __all__ = ["InputError", "RunConfig", "RunReport", "run"]
@@ -76,7 +75,7 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
             finally:
                 await pre.close()
             docs = collect(config, pre, results, started_at=started_at, started=started, planned=planned)
-            rendered = {JUNIT_FILE: junit_xml(docs.summary)} if config.junit else {}
+            rendered = _junit_files(docs.summary) if config.junit else {}
             files = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
                                       blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code,
                                       rendered=rendered)
@@ -84,10 +83,23 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
             try:
                 write_receipt_set(out_dir, files, claim=claim)
                 if config.junit:
-                    copy_junit(files[JUNIT_FILE], config.junit)
+                    _copy_junit(files, config.junit)
             except ReceiptWriteError as exc:
                 raise ReceiptsNotWritten(f"{exc}; {traffic_line(results)}") from None
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)
+
+
+def _junit_files(summary: dict[str, Any]) -> dict[str, bytes]:
+    """``--junit``'s receipt; the junit module (and xml.etree) is imported only by a run that asks for it."""
+    from runner.report.junit import JUNIT_FILE, junit_xml
+
+    return {JUNIT_FILE: junit_xml(summary)}
+
+
+def _copy_junit(files: dict[str, bytes], target: Path) -> None:
+    from runner.report.junit import JUNIT_FILE, copy_junit
+
+    copy_junit(files[JUNIT_FILE], target)
 
 
 def _share(config: RunConfig, planned: Sequence[Planned]) -> list[tuple[int, Planned]]:

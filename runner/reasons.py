@@ -29,17 +29,14 @@ code decisions:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from runner._resources import schemas_dir
-from runner.canonical import dumps
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "CATALOG",
@@ -59,9 +56,11 @@ Category = Literal["pass", "fail", "blocked"]
 CATALOG_ID = "https://velikey.dev/schemas/velikey-e2e/reason-codes.json"
 
 
-@dataclass(frozen=True)
-class Reason:
-    """One catalog entry: what a code means and what a human should do about it."""
+class Reason(NamedTuple):
+    """One catalog entry: what a code means and what a human should do about it.
+
+    A NamedTuple rather than a dataclass: ``velikey-e2e reasons`` then loads no ``dataclasses``.
+    """
 
     code: str
     category: Category
@@ -365,6 +364,10 @@ def write_catalog(path: Path | None = None) -> Path:
     A developer's regeneration of a checked-in file: a plain write, so this foundation needs
     nothing from the receipts stage above it.
     """
+    # Imported here, as argparse in ``main``: ``velikey-e2e reasons`` only prints the catalog.
+    from runner._resources import schemas_dir
+    from runner.canonical import dumps
+
     target = path if path is not None else schemas_dir() / "reason-codes.json"
     target.write_bytes(dumps(catalog_json()))
     return target
@@ -372,6 +375,9 @@ def write_catalog(path: Path | None = None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m runner.reasons [--write [PATH]]``: print the catalog or regenerate its JSON."""
+    import argparse
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(prog="python -m runner.reasons", description=main.__doc__)
     parser.add_argument(
         "--write",

@@ -16,7 +16,8 @@ CRITICAL_SEVERITIES = frozenset({"critical", "emergency"})
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # defer_build: the validator is built on first use (a probe's echo, a health score), not when the SDK is imported.
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class HealthScore(_Model):

@@ -148,7 +148,9 @@ Needs = Annotated[tuple[InputName, ...], AfterValidator(_unique)]
 class _Node(BaseModel):
     """Frozen, closed (unknown keys are errors), and aware of where it was written."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # defer_build: each model's validator is built when a scenario is first loaded, so the commands that import
+    # the scenario package without loading one (validate, verify, merge) do not pay for building them.
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
     _source: SourceLocation | None = PrivateAttr(default=None)
 
@@ -385,6 +387,12 @@ class Scenario(_Node):
     cleanup: tuple[CallStep, ...] = ()
 
     _lines: Mapping[Path, int] = PrivateAttr(default_factory=dict)
+    _all_steps: tuple[AnyStep, ...] = PrivateAttr(default=())
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Built once, as the model is frozen: the engine looks a step up here for every step it runs,
+        # and a tuple rebuilt on each access made a scenario's run quadratic in its length.
+        self._all_steps = (*self.steps, *self.cleanup)
 
     def step(self, step_id: str) -> AnyStep:
         """The step with this id; raises ``KeyError``."""
@@ -396,7 +404,7 @@ class Scenario(_Node):
     @property
     def all_steps(self) -> tuple[AnyStep, ...]:
         """The steps, then the cleanup steps: one id space, one order."""
-        return (*self.steps, *self.cleanup)
+        return self._all_steps
 
     def needs_for(self, step: AnyStep) -> frozenset[str]:
         """Inputs a step may use: the scenario's ``needs`` plus its own."""

@@ -60,8 +60,44 @@ def test_start_up_commands_import_only_what_they_use(args: tuple[str, ...]) -> N
     assert heavy == set()
 
 
+# Cheaper modules a start-up command does not need either: each command imports them in its body
+# (json for --json, pathlib when a path is given, the config when it runs, canonical JSON and argparse
+# for `python -m runner.reasons --write`), and the reason catalog is a NamedTuple, not a dataclass.
+_NOT_AT_START_UP = {"json", "dataclasses", "pathlib", "argparse", "runner.config", "runner.shard",
+                    "runner.canonical", "runner._resources", "hashlib", "orjson", "rfc8785"}
+
+
+def _imported_by_python(*args: str) -> set[str]:
+    """What the interpreter itself imports before any of our code (site, a .pth's finder …)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, text=True, timeout=60)
+    return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("reasons",), ("run", "--help")])
+def test_start_up_commands_leave_the_standard_library_they_do_not_use(args: tuple[str, ...]) -> None:
+    imported = _imported_by_installed_cli(*args) - _imported_by_python("-c", "pass")
+    assert "runner.cli" in imported
+    assert imported & _NOT_AT_START_UP == set()
+
+
+def test_reasons_json_imports_json_but_not_the_rest() -> None:
+    imported = _imported_by_installed_cli("reasons", "--json") - _imported_by_python("-c", "pass")
+    assert imported & _NOT_AT_START_UP == {"json"}
+
+
 def test_a_dry_run_imports_the_pipeline(tmp_path: Path) -> None:
     imported = _imported_by_installed_cli("run", "--dry-run", "--out", str(tmp_path / "out"), "scenarios")
     assert {"runner.pipeline", "httpx", "pydantic", "jsonschema_rs"} <= imported
     # Every receipt was valid, so the reference validator (only asked about a refused document) never loaded.
     assert "jsonschema" not in imported
+    # Nor httpx's own command line (rich, pygments): the entry point marks it absent before httpx loads.
+    assert {m for m in imported if m.split(".")[0] in ("rich", "pygments")} == set()
+    # No --junit, no junit module (nor xml.etree).
+    assert {"runner.report.junit", "xml.etree.ElementTree"} & imported == set()
+
+
+def test_a_dry_run_with_junit_imports_it(tmp_path: Path) -> None:
+    imported = _imported_by_installed_cli("run", "--dry-run", "--out", str(tmp_path / "out"),
+                                          "--junit", str(tmp_path / "junit.xml"), "scenarios")
+    assert "runner.report.junit" in imported
+    assert (tmp_path / "junit.xml").is_file()

@@ -56,6 +56,15 @@ def test_a_good_scenario_loads_with_its_policy_and_cleanup() -> None:
     assert scenario.cleanup[0].source is not None and scenario.cleanup[0].source.line == 16
 
 
+def test_all_steps_is_built_once_and_leaves_equality_alone() -> None:
+    """The engine indexes ``all_steps`` per step run: one tuple, not one per access; equal scenarios stay equal."""
+    scenario, _ = load_source(GOOD.encode(), "s.yaml")
+    again, _ = load_source(GOOD.encode(), "other.yaml")
+    assert scenario is not None and again is not None
+    assert scenario.all_steps is scenario.all_steps
+    assert scenario == again
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
