@@ -25,7 +25,7 @@ from runner.evidence.collect import collect, traffic_line
 from runner.preflight import Embedded, check, embedded_server, preflight
 from runner.receipts.assemble import build_receipt_set
 from runner.receipts.outdir import OutDirError, check_out_dir, claim_out_dir
-from runner.receipts.write import ReceiptWriteError, write_receipt_set
+from runner.receipts.write import ReceiptWriteError, StagedSet
 from runner.report.junit import JUNIT_FILE, copy_junit, junit_xml
 from runner.scenario.load import Planned, load_scenarios
 
@@ -77,14 +77,18 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
                 await pre.close()
             docs = collect(config, pre, results, started_at=started_at, started=started, planned=planned)
             rendered = {JUNIT_FILE: junit_xml(docs.summary)} if config.junit else {}
-            files = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
-                                      blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code,
-                                      rendered=rendered)
-            files |= attestation_files(files, docs.summary, docs.manifest["scenarios"], config.sign_key)
             try:
-                write_receipt_set(out_dir, files, claim=claim)
+                # Each file goes to the staging area as it is built; the set appears whole at the commit, or not at all.
+                with StagedSet(out_dir, claim) as staged:
+                    digests = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
+                                                blocker=docs.blocker, evidence=docs.evidence,
+                                                exit_code=docs.exit_code, rendered=rendered, write=staged.write)
+                    attested = attestation_files(digests, docs.summary, docs.manifest["scenarios"], config.sign_key)
+                    for name, data in attested.items():
+                        staged.write(name, (data,))
+                    staged.commit()
                 if config.junit:
-                    copy_junit(files[JUNIT_FILE], config.junit)
+                    copy_junit(rendered[JUNIT_FILE], config.junit)
             except ReceiptWriteError as exc:
                 raise ReceiptsNotWritten(f"{exc}; {traffic_line(results)}") from None
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runner.canonical import CanonicalJSONError, decimal_str, dumps, jcs, sha256_tag, stdlib_dumps
+from runner.canonical import CanonicalJSONError, decimal_str, dump_chunks, dumps, jcs, sha256_tag, stdlib_dumps
 
 json_trees = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -172,3 +172,22 @@ def test_dumps_writes_the_standard_library_form_byte_for_byte(value: Any) -> Non
 ])
 def test_dumps_agrees_at_the_edges(value: Any) -> None:
     assert dumps(value) == stdlib_dumps(value)
+
+
+deep_trees = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=2**64) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=60,
+)
+
+
+@given(deep_trees)
+@settings(max_examples=300)
+def test_dump_chunks_join_to_the_bytes_of_dumps(value: Any) -> None:
+    assert b"".join(dump_chunks(value)) == dumps(value)
+
+
+def test_dump_chunks_refuses_before_the_first_piece() -> None:
+    with pytest.raises(CanonicalJSONError) as info:
+        dump_chunks({"scenarios": [{"steps": [{"gb": 0.5}]}]})  # raises on the call, not when iterated
+    assert info.value.path == "$.scenarios[0].steps[0].gb"
