@@ -63,13 +63,18 @@ def _write_new_file(path: Path, chunks: Iterable[bytes]) -> None:
             handle.write(chunk)
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync_file(path: Path | str) -> None:
     """Persist a file written earlier: fsync applies to the file, whichever descriptor asks."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_files(paths: Iterable[str]) -> None:
+    for path in paths:
+        _fsync_file(path)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -144,7 +149,7 @@ class StagedSet:
         self._token = secrets.token_hex(8)
         self._staging = staging_name(self.out_dir, "tmp", self._token)
         self._directories = {self._staging}
-        self._written: list[Path] = []
+        self._written: list[str] = []  # str, not Path: a long run stages ten thousand files
         self._open = False
 
     def __enter__(self) -> StagedSet:
@@ -169,7 +174,7 @@ class StagedSet:
             if target.parent not in self._directories:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self._directories.update(target.parents[: len(target.parts) - len(self._staging.parts) - 1])
-            self._written.append(target)
+            self._written.append(os.fspath(target))
             _write_new_file(target, _hashed(chunks, digest))
         self.digests[name] = digest.hexdigest()
         return self.digests[name]
@@ -191,8 +196,10 @@ class StagedSet:
                     raise ReceiptWriteError(f"{self.out_dir} {problem}; refusing to replace it")
             # Durability batched: every file is written before any is synced, so the kernel writes them back
             # together; a few threads overlap the syncs' waits. Then each directory once, deepest first.
+            # One task a thread, each a share of the files: a future per file would be ten thousand objects.
             with ThreadPoolExecutor(max_workers=_SYNC_THREADS) as pool:
-                for _ in pool.map(_fsync_file, self._written):
+                shares = [self._written[n::_SYNC_THREADS] for n in range(_SYNC_THREADS)]
+                for _ in pool.map(_fsync_files, shares):
                     pass
             for directory in sorted(self._directories, key=lambda p: len(p.parts), reverse=True):
                 _fsync_dir(directory)
