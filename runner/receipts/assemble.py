@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from runner.receipts.render import render_markdown
+from runner.receipts.render import markdown_chunks
 from runner.receipts.validate import (
     OTHER_FILES,
     RESULT_FILE,
@@ -94,7 +94,7 @@ def build_receipt_set(
         data, docs[name] = _evidence_file(name, evidence[name])
         digests[name] = write(name, (data,))
         del data
-    digests[SUMMARY_MD] = write(SUMMARY_MD, (render_markdown(summary).encode("utf-8"),))
+    digests[SUMMARY_MD] = write(SUMMARY_MD, markdown_chunks(summary))
     for name, data in (rendered or {}).items():
         digests[name] = write(name, (data,))
     result = result_document(summary, exit_code, digests)
