@@ -1,10 +1,12 @@
-"""Turn the engine's receipt documents into the bytes of one complete receipt set.
+"""Turn the engine's receipt documents into the files of one complete receipt set.
 
-Everything that can be wrong with a receipt is checked here, before a byte reaches the
-disk: each document against its schema, then the set against itself (same run id, verdict
-and exit code agree, evidence referenced both ways). A failure raises: an invalid receipt
-is a bug in the producer, and writing it anyway would hand a gate a receipt it cannot
-trust. The result receipt is computed last, from the digests of the exact bytes produced.
+Everything that can be wrong with a receipt is checked here: each document against its schema
+before its first byte is written, then the set against itself (same run id, verdict and exit
+code agree, evidence referenced both ways) before the result receipt is. A failure raises: an
+invalid receipt is a bug in the producer, and the staged set it was going to is discarded, so
+a gate never sees a receipt it cannot trust. Files are written as they are made (a long run's
+set is never in memory whole); the result receipt is computed last, from the digests of the
+exact bytes written.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 A reviewer or gate must never see half a receipt set: an interrupted run leaves either the
 previous directory (or none) or a complete, valid set. Files are therefore written into a
-hidden sibling staging directory, fsynced, and the directory is swapped into place with
-renames on the same filesystem. The swap is two renames (old aside, new in); an
+hidden sibling staging directory as they are built (``StagedSet``), fsynced at the commit, and
+the directory is swapped into place with renames on the same filesystem. The swap is two renames (old aside, new in); an
 interruption between them leaves no ``out_dir`` and the old set parked as a hidden sibling,
 which the next run restores (``runner.receipts.outdir``).
 
-Replacing a directory deletes it, so ``write_receipt_set`` only replaces a directory that
+Replacing a directory deletes it, so a commit only replaces a directory that
 is empty or holds a receipt set this tool wrote, only writes names such a set may hold, and
 deletes only those names: ``--out ~`` must not delete a home directory.
 """
