@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,7 @@ import rfc8785
 __all__ = [
     "CanonicalJSONError",
     "decimal_str",
+    "dump_chunks",
     "dumps",
     "jcs",
     "json_path",
@@ -169,6 +171,51 @@ def dumps(obj: Any) -> bytes:
 
 
 _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+# How many container levels ``dump_chunks`` opens itself before handing a value to ``dumps`` whole: a summary's
+# steps sit at the fourth (document → scenarios → scenario → steps), so each piece is one step or smaller.
+_CHUNK_DEPTH = 4
+
+
+def dump_chunks(obj: Any) -> Iterator[bytes]:
+    """``dumps(obj)`` in pieces that join to exactly its bytes, so a large document is never one byte string.
+
+    ``obj`` is checked whole before the first piece (a refusal raises here, not midway through a file).
+    """
+    _check(obj, ())
+    return _chunks_of(obj)
+
+
+def _chunks_of(obj: Any) -> Iterator[bytes]:
+    yield from _pieces(obj, b"\n", _CHUNK_DEPTH)
+    yield b"\n"
+
+
+def _pieces(value: Any, newline: bytes, depth: int) -> Iterator[bytes]:
+    """``value`` at the indentation ``newline`` opens (LF plus spaces): containers opened ``depth`` levels deep."""
+    kind = type(value)
+    if depth == 0 or not value or (kind is not dict and kind is not list):
+        yield _piece(value).replace(b"\n", newline)
+        return
+    inner = newline + b"  "
+    if kind is dict:
+        keys = sorted(value)  # the order of OPT_SORT_KEYS and of sort_keys: by code point
+        for n, key in enumerate(keys):
+            yield (b"{" if n == 0 else b",") + inner + _piece(key) + b": "
+            yield from _pieces(value[key], inner, depth - 1)
+        yield newline + b"}"
+    else:
+        for n, item in enumerate(value):
+            yield (b"[" if n == 0 else b",") + inner
+            yield from _pieces(item, inner, depth - 1)
+        yield newline + b"]"
+
+
+def _piece(value: Any) -> bytes:
+    """``dumps`` of a checked value without its final newline; JSON strings hold no raw LF to re-indent."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return stdlib_dumps(value)[:-1]
 
 
 def stdlib_dumps(obj: Any) -> bytes:

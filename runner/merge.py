@@ -25,6 +25,7 @@ from runner.evidence.collect import blocker_document
 from runner.inputs import INPUTS
 from runner.receipts.assemble import build_receipt_set
 from runner.receipts.validate import kind_for, validate_run_dir
+from runner.receipts.write import MemorySet
 from runner.report.junit import JUNIT_FILE, junit_xml
 
 __all__ = ["MergeError", "merge_shards"]
@@ -204,9 +205,12 @@ def merge_shards(run_dirs: Sequence[Path], out: str | None = None, sign_key: byt
     junit = [(Path(run_dir) / JUNIT_FILE).is_file() for run_dir in run_dirs]
     if any(junit) and not all(junit):
         raise MergeError([f"only some shards hold {JUNIT_FILE}: run every shard with --junit, or none"])
-    files = build_receipt_set(
+    merged = MemorySet()
+    digests = build_receipt_set(
         summary=summary, manifest=manifest, timings=_timings(shards, order), blocker=blocker, evidence=evidence,
         exit_code=exits.INTERRUPTED if interrupted else exits.FOR_RESULT[summary["result"]],
-        rendered={JUNIT_FILE: junit_xml(summary)} if all(junit) else {},
+        rendered={JUNIT_FILE: junit_xml(summary)} if all(junit) else {}, write=merged.write,
     )
-    return files | attestation_files(files, summary, manifest["scenarios"], sign_key)
+    for name, data in attestation_files(digests, summary, manifest["scenarios"], sign_key).items():
+        merged.write(name, (data,))
+    return merged.files

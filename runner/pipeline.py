@@ -21,11 +21,11 @@ from runner.config import InputError, ReceiptsNotWritten, RunConfig
 from runner.control import Control, handlers_restored
 from runner.engine.execute import Engine, blocked_result
 from runner.engine.steps import Context
-from runner.evidence.collect import collect, traffic_line
+from runner.evidence.collect import collect, step_sources, traffic_line
 from runner.preflight import Embedded, check, embedded_server, preflight
 from runner.receipts.assemble import build_receipt_set
 from runner.receipts.outdir import OutDirError, check_out_dir, claim_out_dir
-from runner.receipts.write import ReceiptWriteError, write_receipt_set
+from runner.receipts.write import ReceiptWriteError, StagedSet
 from runner.scenario.load import Planned, load_scenarios
 
 __all__ = ["InputError", "RunConfig", "RunReport", "run"]
@@ -45,12 +45,16 @@ def run(config: RunConfig) -> RunReport:
     loaded = load_scenarios(list(config.paths))
     if loaded.errors:
         raise InputError([str(error) for error in loaded.errors])
+    planned = list(loaded.planned())
+    del loaded  # ``_run`` holds the only reference to the scenarios, and lets go of them once they ran
     with handlers_restored(), embedded_server(config.embedded) as embedded:
-        return asyncio.run(_run(config, loaded.planned(), embedded, control))
+        return asyncio.run(_run(config, planned, embedded, control))
 
 
-async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded | None,
+async def _run(config: RunConfig, planned: list[Planned], embedded: Embedded | None,
                control: Control) -> RunReport:
+    """The stages after loading. ``planned`` is handed over: it is emptied once every step has run, so the
+    loaded scenarios (about 3 KiB a step) are freed before the receipts are built (issue 11)."""
     started_at, started = datetime.now(timezone.utc), time.monotonic()
     checked = check(config, planned, embedded)
     out_dir = config.out or config.receipts_root / f"{config.mode}-{checked.ids.run_id}"
@@ -74,16 +78,23 @@ async def _run(config: RunConfig, planned: Sequence[Planned], embedded: Embedded
                            else next(ran) for k, p in mine]
             finally:
                 await pre.close()
-            docs = collect(config, pre, results, started_at=started_at, started=started, planned=planned)
+            sources = step_sources(planned)  # the step lines the summary needs, and nothing else of the scenarios
+            del mine, ran
+            planned.clear()
+            docs = collect(config, pre, results, started_at=started_at, started=started, sources=sources)
             rendered = _junit_files(docs.summary) if config.junit else {}
-            files = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
-                                      blocker=docs.blocker, evidence=docs.evidence, exit_code=docs.exit_code,
-                                      rendered=rendered)
-            files |= attestation_files(files, docs.summary, docs.manifest["scenarios"], config.sign_key)
             try:
-                write_receipt_set(out_dir, files, claim=claim)
+                # Each file goes to the staging area as it is built; the set appears whole at the commit, or not at all.
+                with StagedSet(out_dir, claim) as staged:
+                    digests = build_receipt_set(summary=docs.summary, manifest=docs.manifest, timings=docs.timings,
+                                                blocker=docs.blocker, evidence=docs.evidence,
+                                                exit_code=docs.exit_code, rendered=rendered, write=staged.write)
+                    attested = attestation_files(digests, docs.summary, docs.manifest["scenarios"], config.sign_key)
+                    for name, data in attested.items():
+                        staged.write(name, (data,))
+                    staged.commit()
                 if config.junit:
-                    _copy_junit(files, config.junit)
+                    _copy_junit(rendered, config.junit)
             except ReceiptWriteError as exc:
                 raise ReceiptsNotWritten(f"{exc}; {traffic_line(results)}") from None
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)

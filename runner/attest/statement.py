@@ -7,7 +7,7 @@ that produced it, with their digests, as ``configuration``. The predicate's ``re
 spec's ``pass`` or ``fail``, and ``pass`` means every test passed, so only a ``pass`` run says
 ``pass``: a manual-required run or a dry-run's ``planned`` is ``fail`` to a policy that reads the
 predicate (the exact verdict is in the result receipt, which the subject covers). Blocked steps
-(manual action needed) are ``warnedTests``. It is a pure function of the receipt bytes and the
+(manual action needed) are ``warnedTests``. It is a pure function of the receipts' digests and the
 summary: no clock, no host, so it is byte-identical for identical runs.
 """
 
@@ -27,6 +27,7 @@ __all__ = [
     "PREDICATE_TYPE",
     "STATEMENT_TYPE",
     "attestation_files",
+    "file_digests",
     "schema_problems",
     "statement",
 ]
@@ -47,9 +48,10 @@ def _steps(scenario: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
 
 
 def statement(
-    files: Mapping[str, bytes], summary: Mapping[str, Any], scenario_files: Sequence[Mapping[str, str]]
+    digests: Mapping[str, str], summary: Mapping[str, Any], scenario_files: Sequence[Mapping[str, str]]
 ) -> dict[str, Any]:
-    """The Statement for a run directory's ``files`` (relative path → bytes; extra names are ignored).
+    """The Statement for a run directory whose files have ``digests`` (relative path → SHA-256 hex; the
+    attestation files and timings.json are ignored), as the writer reported them or ``file_digests`` made them.
 
     ``scenario_files`` are run-manifest.json's ``scenarios`` entries (``file``, ``sha256:<hex>``).
     Skipped and planned steps are in no test list: they neither passed nor failed.
@@ -63,8 +65,8 @@ def statement(
     return {
         "_type": STATEMENT_TYPE,
         "subject": [
-            _descriptor(name, hashlib.sha256(files[name]).hexdigest())
-            for name in sorted(set(files) - NOT_SUBJECT)
+            _descriptor(name, digests[name])
+            for name in sorted(set(digests) - NOT_SUBJECT)
         ],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
@@ -80,8 +82,13 @@ def schema_problems(name: str, document: Any) -> list[str]:
     return [f"{path}: {message}" for path, message in document_problems(FIXED_FILES[name], document)]
 
 
+def file_digests(files: Mapping[str, bytes]) -> dict[str, str]:
+    """Relative path → SHA-256 (hex) of files read whole (``verify``, tests): what ``statement`` takes."""
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+
+
 def attestation_files(
-    files: Mapping[str, bytes],
+    digests: Mapping[str, str],
     summary: Mapping[str, Any],
     scenario_files: Sequence[Mapping[str, str]],
     private_key_pem: bytes | None = None,
@@ -90,7 +97,7 @@ def attestation_files(
 
     The files are canonical receipt JSON; what is signed is the RFC 8785 form of the Statement.
     """
-    document = statement(files, summary, scenario_files)
+    document = statement(digests, summary, scenario_files)
     out = {ATTESTATION_FILE: document}
     if private_key_pem is not None:
         # Only a signed run pays for loading cryptography (tens of milliseconds at start-up).

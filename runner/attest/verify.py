@@ -17,7 +17,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from runner.attest.dsse import decoded_payload, dsse_verify, public_key
-from runner.attest.statement import ATTESTATION_FILE, ENVELOPE_FILE, NOT_SUBJECT, schema_problems, statement
+from runner.attest.statement import (
+    ATTESTATION_FILE,
+    ENVELOPE_FILE,
+    NOT_SUBJECT,
+    file_digests,
+    schema_problems,
+    statement,
+)
 from runner.canonical import CanonicalJSONError, dumps, jcs
 from runner.receipts.validate import validate_run_dir
 from runner.report.junit import JUNIT_FILE, junit_xml
@@ -67,7 +74,7 @@ def _expected(raws: Mapping[str, bytes]) -> dict[str, Any] | None:
     """The Statement this directory's SUMMARY.json and run-manifest.json imply, if both are readable."""
     try:
         summary, manifest = (_load(raws[name]) for name in ("SUMMARY.json", "run-manifest.json"))
-        return statement(raws, summary, manifest["scenarios"])
+        return statement(file_digests(raws), summary, manifest["scenarios"])
     except (KeyError, TypeError, AttributeError, UnicodeDecodeError, ValueError):
         return None  # validate_run_dir already names what is wrong with them
 

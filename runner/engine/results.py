@@ -19,6 +19,7 @@ from velikey.exceptions import VeliKeyError
 from velikey.operations import PreparedRequest
 
 __all__ = [
+    "Answer",
     "Assertion",
     "Exchanged",
     "Metering",
@@ -47,15 +48,33 @@ class Rendered:
 
 
 @dataclass(frozen=True)
-class Exchanged:
-    """One request a live step sent: the request to show, the SDK's exchange and any error it raised.
+class Answer:
+    """What the receipts show of the answer an SDK exchange got: status, body, content type, replayed.
 
-    ``exchange`` is the last attempt; ``exchange.earlier`` holds every attempt before it (evidence shows
-    the last, as it always has). ``attempts`` also covers a request that got no answer at all (``exchange`` None).
+    Only this is kept of the SDK's ``Exchange`` (its request object, every header, the attempts before it):
+    a long run holds every step's answer until the receipts are written (issue 11). The body stays raw;
+    the evidence stage redacts it with every secret the run learned.
+    """
+
+    status: int
+    body: bytes
+    content_type: str | None
+    replayed: bool
+
+    @classmethod
+    def of(cls, exchange: Exchange) -> Answer:
+        return cls(exchange.status, exchange.body, exchange.headers.get("content-type"), exchange.replayed)
+
+
+@dataclass(frozen=True)
+class Exchanged:
+    """One request a live step sent: the request to show, the answer it got (the last attempt's, as evidence
+    has always shown) and any error it raised. ``attempts`` also covers a request that got no answer at all
+    (``exchange`` None).
     """
 
     request: Rendered
-    exchange: Exchange | None = None
+    exchange: Answer | None = None
     attempts: int = 1
     error: VeliKeyError | None = None
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from runner.canonical import decimal_str
 from runner.engine.expect import check, number
 from runner.engine.payload import Payload, PayloadError, payload_for
-from runner.engine.results import Exchanged, Metering, Polling, Probe, Rendered, StepResult
+from runner.engine.results import Answer, Exchanged, Metering, Polling, Probe, Rendered, StepResult
 from runner.ids import RunIds
 from runner.inputs import INPUTS
 from runner.preflight import Preflight
@@ -75,6 +75,12 @@ class ScenarioState:
     results: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     probe_bytes: dict[int, int] = field(default_factory=dict)
+
+    @cached_property
+    def metered(self) -> frozenset[str]:
+        """The steps a metering step compares against: the only ones whose answer and arguments are kept
+        (``results``, ``kwargs``); a long scenario's answers are not all held until it ends (issue 11)."""
+        return frozenset(s.metering.before for s in self.scenario.steps if isinstance(s, MeteringStep))
 
     @cached_property
     def dry_saved(self) -> dict[str, dict[str, Any]]:
@@ -137,7 +143,7 @@ def _rendered(name: str, kwargs: dict[str, Any], scenario: str, step: str, ctx: 
 
 
 def _exchanged(exchange: Exchange) -> Exchanged:
-    return Exchanged(Rendered(exchange.request), exchange, exchange.attempts)
+    return Exchanged(Rendered(exchange.request), Answer.of(exchange), exchange.attempts)
 
 
 def _failed_exchange(requests: tuple[Rendered, ...], exc: VeliKeyError, *, streamed: bool = False
@@ -148,7 +154,7 @@ def _failed_exchange(requests: tuple[Rendered, ...], exc: VeliKeyError, *, strea
     """
     if exc.exchange is not None:
         request = requests[-1] if streamed and requests else Rendered(exc.exchange.request)
-        return (Exchanged(request, exc.exchange, exc.exchange.attempts, exc),)
+        return (Exchanged(request, Answer.of(exc.exchange), exc.exchange.attempts, exc),)
     return (Exchanged(requests[-1], None, exc.attempts, exc),) if requests else ()
 
 
@@ -267,7 +273,9 @@ async def _call(step: CallStep, state: ScenarioState, ctx: Context, *, cleanup: 
             return _result(step.id, "call", "failed", "invalid_response",
                            f"the response has no {path!r} to save as {name!r}", **base)
         saved[name] = value
-    state.saved[step.id], state.results[step.id], state.kwargs[step.id] = saved, result, kwargs
+    state.saved[step.id] = saved
+    if step.id in state.metered:
+        state.results[step.id], state.kwargs[step.id] = result, kwargs
     assertions = tuple(check(expectation, result) for expectation in step.expect)
     broken = next((a for a in assertions if not a.passed), None)
     if broken and polling is not None:
@@ -326,8 +334,8 @@ async def _probe(step: ProbeStep, index: int, state: ScenarioState, ctx: Context
     probe = Probe(source=payload.source, bytes=payload.length, sha256=answer.sha256,
                   echo_sha256=answer.echo.sha256, echo_bytes=answer.echo.bytes, matched=answer.matched,
                   replayed=answer.replayed, generator=payload.generator)
-    extra = {"requests": (request,), "exchanges": (Exchanged(request, answer.exchange, answer.exchange.attempts),),
-             "probe": probe}
+    exchanged = Exchanged(request, Answer.of(answer.exchange), answer.exchange.attempts)
+    extra = {"requests": (request,), "exchanges": (exchanged,), "probe": probe}
     if earlier_run:
         return _result(step.id, "probe", "blocked", "replayed_evidence",
                        f"the endpoint answered these {payload.length} bytes from its replay store: a run with this "

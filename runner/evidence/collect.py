@@ -312,11 +312,12 @@ def _iso(moment: datetime) -> str:
 
 
 def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult], *, started_at: datetime,
-            started: float, planned: Sequence[Planned] = ()) -> Documents:
+            started: float, sources: Mapping[tuple[str, str], StepSource] | None = None) -> Documents:
     """The run's documents, every value redacted by one redactor built from preflight's secrets and URLs.
 
     ``started_at`` (wall clock) and ``started`` (``time.monotonic``) mark the run's start, for timings only;
-    ``planned`` (the loaded scenarios) gives each step its line.
+    ``sources`` (``step_sources`` of the loaded scenarios) give each step its line: taken instead of the
+    scenarios themselves, so those are freed before the receipts are built.
     """
     # A value the run saved under a secret's name (a rollback token from an apply) is a secret from then on.
     saved = [str(v) for s in results for step in s.all_steps for k, v in step.saved.items() if SECRET_KEY.search(k)]
@@ -330,7 +331,7 @@ def collect(config: RunConfig, pre: Preflight, results: Sequence[ScenarioResult]
     manifest = manifest_document(config, pre)
     summary = summary_document(run_id=run_id, mode=config.mode, scenarios=results, missing_inputs=missing,
                                redactor=redactor, facts=run_facts(manifest), extra_codes=codes,
-                               sources=step_sources(planned))
+                               sources=sources)
     blocker = None
     if summary["result"] == "manual-required":
         blocker = blocker_document(run_id=run_id, missing=missing, codes=[*codes, *blocked],

@@ -13,10 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from runner.canonical import decimal_str, jcs, sha256_tag
-from runner.engine.results import Assertion, Exchanged, Metering, Polling, Probe, Rendered, StepResult
+from runner.engine.results import Answer, Assertion, Exchanged, Metering, Polling, Probe, Rendered, StepResult
 from runner.reasons import reason_for_error
 from runner.scenario.interpolate import MISSING
-from velikey import Exchange
 from velikey.operations import EVENT_STREAM
 
 from .redact import REDACTED, SECRET_HEADERS, Redactor
@@ -105,21 +104,21 @@ def request_view(rendered: Rendered, redactor: Redactor) -> dict[str, Any]:
     }
 
 
-def response_view(exchange: Exchange) -> dict[str, Any]:
+def response_view(exchange: Answer) -> dict[str, Any]:
     return {
         "status": exchange.status,
         "body_sha256": sha256_tag(exchange.body),
         "body_bytes": len(exchange.body),
-        "content_type": exchange.headers.get("content-type"),
+        "content_type": exchange.content_type,
         "replayed": exchange.replayed,
     }
 
 
-def exchange_body(exchange: Exchange, redactor: Redactor) -> Any:
+def exchange_body(exchange: Answer, redactor: Redactor) -> Any:
     """The parsed, redacted answer for evidence: small JSON, or a small event stream as its text; else None."""
     if len(exchange.body) > MAX_EVIDENCE_BODY_BYTES:
         return None
-    if exchange.headers.get("content-type", "").split(";")[0].strip().lower() == EVENT_STREAM:
+    if (exchange.content_type or "").split(";")[0].strip().lower() == EVENT_STREAM:
         try:
             return redactor.text(exchange.body.decode("utf-8"))
         except UnicodeDecodeError:

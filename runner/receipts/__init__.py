@@ -1,7 +1,8 @@
 """Receipts: canonical JSON, schemas, Markdown rendering, validation and atomic writing.
 
-The pipeline's last stages: ``build_receipt_set`` (validate + render + digest) produces the
-bytes of a run directory, ``write_receipt_set`` puts them on disk as a set, and
+The pipeline's last stages: ``build_receipt_set`` (validate + render + digest) writes the files
+of a run directory into a ``StagedSet`` as it makes them, whose commit puts them in place as a
+set (``write_receipt_set`` does both for files already in memory), and
 ``validate_run_dir`` re-checks a directory later (``velikey-e2e validate``). Preflight calls
 ``check_out_dir``/``claim_out_dir`` so a bad or busy ``--out`` is found before any request.
 """

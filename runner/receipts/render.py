@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jinja2
@@ -19,7 +19,7 @@ import jinja2
 from runner._resources import templates_dir
 from runner.reasons import CATALOG
 
-__all__ = ["md_cell", "md_code", "render_markdown"]
+__all__ = ["markdown_chunks", "md_cell", "md_code", "render_markdown"]
 
 _COUNT_KEYS = ("passed", "failed", "blocked", "skipped", "planned")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
@@ -105,13 +105,17 @@ def _replayed(step: Mapping[str, Any]) -> bool:
     return bool(step["probe"] and step["probe"]["replayed"])
 
 
+def _flag(step: Mapping[str, Any]) -> dict[str, Any]:
+    """A step's row flags and checks, made when the template reaches the step and let go after it."""
+    return {"replayed": _replayed(step), "checks": _checks(step)}
+
+
 def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The template's input: the summary, its checks and flags per step, and the catalog text for what to fix."""
+    """The template's input: the summary, a step's flags and checks as it is reached, and the catalog text
+    for what to fix. Nothing is built per step up front: a long run's rows are rendered one at a time."""
     todo = []
-    flags: dict[tuple[str, str], dict[str, Any]] = {}
     for scenario in summary["scenarios"]:
         for step in [*scenario["steps"], *scenario.get("cleanup", ())]:
-            flags[scenario["id"], step["id"]] = {"replayed": _replayed(step), "checks": _checks(step)}
             if step["outcome"] in ("failed", "blocked"):
                 todo.append({"scenario": scenario["id"], "step": step, "reason": _reason(step["reason_code"])})
     replays = [f"{scenario['id']}/{step['id']}" for scenario in summary["scenarios"] for step in scenario["steps"]
@@ -124,8 +128,8 @@ def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
         "facts": facts,
         "transport": [(key, md_code(value) if isinstance(value, str) else _json(value))
                       for key, value in _flat(facts["transport"])],
-        "flags": flags,
-        "checked": {s["id"]: any(flags[s["id"], step["id"]]["checks"] for step in [*s["steps"], *s.get("cleanup", ())])
+        "flag": _flag,
+        "checked": {s["id"]: any(_checks(step) for step in [*s["steps"], *s.get("cleanup", ())])
                     for s in summary["scenarios"]},
         "counts_text": ", ".join(f"{key} {summary['counts'][key]}" for key in _COUNT_KEYS),
         "codes_text": codes or "none",
@@ -135,7 +139,19 @@ def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def markdown_chunks(summary: Mapping[str, Any]) -> Iterator[bytes]:
+    """SUMMARY.md for a (schema-valid) SUMMARY.json document in UTF-8 pieces, never whole in memory;
+    they join to ``render_markdown``'s text, which ends with exactly one newline."""
+    held = ""  # trailing newlines, held back until more text follows them or the end comes
+    for piece in _environment().get_template("summary.md.j2").generate(**_view(summary)):
+        text = held + piece
+        body = text.rstrip("\n")
+        held = text[len(body):]
+        if body:
+            yield body.encode("utf-8")
+    yield b"\n"
+
+
 def render_markdown(summary: Mapping[str, Any]) -> str:
     """SUMMARY.md for a (schema-valid) SUMMARY.json document; ends with exactly one newline."""
-    text = _environment().get_template("summary.md.j2").render(**_view(summary))
-    return text.rstrip("\n") + "\n"
+    return b"".join(markdown_chunks(summary)).decode("utf-8")

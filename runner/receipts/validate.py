@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 from runner import exits
 from runner._resources import schemas_dir
-from runner.canonical import CanonicalJSONError, dumps, json_path, sha256_tag
+from runner.canonical import CanonicalJSONError, dump_chunks, dumps, json_path, sha256_tag
 from runner.reasons import CATALOG
 from runner.receipts.meaning import meaning_problems
 
@@ -42,6 +42,7 @@ __all__ = [
     "kind_for",
     "validate_document",
     "validate_run_dir",
+    "validated_chunks",
 ]
 
 RESULT_FILE = "python-sdk-e2e-result.json"
@@ -185,17 +186,20 @@ def _schema_problems(kind: str, obj: Any) -> list[tuple[str, str]]:
     return sorted(set(problems))
 
 
-def _semantic_problems(kind: str, obj: Mapping[str, Any]) -> tuple[list[tuple[str, str]], bytes | None]:
+def _semantic_problems(kind: str, obj: Mapping[str, Any], *, serialise: bool = True
+                       ) -> tuple[list[tuple[str, str]], bytes | None]:
     """What the schema cannot say: no floats, sorted code lists, unique ids; and the canonical bytes, if any.
 
     The bytes are the file a writer writes: checking that a document serialises *is* serialising it.
+    Without ``serialise`` the canonical form is left to the caller (``validated_chunks`` makes it in pieces).
     """
     problems: list[tuple[str, str]] = []
     data: bytes | None = None
-    try:
-        data = dumps(obj)
-    except CanonicalJSONError as exc:
-        problems.append((exc.path, exc.problem))
+    if serialise:
+        try:
+            data = dumps(obj)
+        except CanonicalJSONError as exc:
+            problems.append((exc.path, exc.problem))
     codes = obj.get("reason_codes")
     if isinstance(codes, list) and codes != sorted(codes):
         problems.append(("$.reason_codes", "reason codes are not sorted"))
@@ -217,9 +221,13 @@ def _duplicates(ids: list[str], where: tuple[str | int, ...], what: str) -> list
     return problems
 
 
-def _checked(kind: str, obj: Any) -> tuple[list[tuple[str, str]], bytes | None]:
+def _known(kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown receipt kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def _checked(kind: str, obj: Any) -> tuple[list[tuple[str, str]], bytes | None]:
+    _known(kind)
     problems = _schema_problems(kind, obj)
     if problems:
         return problems, None
@@ -240,6 +248,25 @@ def validate_document(kind: str, obj: Any) -> bytes:
     if problems or data is None:
         raise ReceiptSchemaError(kind, problems or [("$", "not serialisable")])
     return data
+
+
+def validated_chunks(kind: str, obj: Any) -> Iterator[bytes]:
+    """``validate_document`` for a large document: validated whole here, its bytes then made in pieces.
+
+    The pieces join to exactly ``validate_document``'s bytes; the whole byte string is never held.
+    """
+    _known(kind)
+    problems = _schema_problems(kind, obj)
+    chunks: Iterator[bytes] = iter(())
+    if not problems:
+        try:
+            chunks = dump_chunks(obj)  # the canonical check, made whole before the first piece
+        except CanonicalJSONError as exc:
+            problems.append((exc.path, exc.problem))
+        problems += _semantic_problems(kind, obj, serialise=False)[0]
+    if problems:
+        raise ReceiptSchemaError(kind, problems)
+    return chunks
 
 
 def check_consistency(docs: Mapping[str, Any], present: Iterable[str]) -> list[str]:

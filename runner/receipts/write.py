@@ -2,12 +2,12 @@
 
 A reviewer or gate must never see half a receipt set: an interrupted run leaves either the
 previous directory (or none) or a complete, valid set. Files are therefore written into a
-hidden sibling staging directory, fsynced, and the directory is swapped into place with
-renames on the same filesystem. The swap is two renames (old aside, new in); an
+hidden sibling staging directory as they are built (``StagedSet``), fsynced at the commit, and
+the directory is swapped into place with renames on the same filesystem. The swap is two renames (old aside, new in); an
 interruption between them leaves no ``out_dir`` and the old set parked as a hidden sibling,
 which the next run restores (``runner.receipts.outdir``).
 
-Replacing a directory deletes it, so ``write_receipt_set`` only replaces a directory that
+Replacing a directory deletes it, so a commit only replaces a directory that
 is empty or holds a receipt set this tool wrote, only writes names such a set may hold, and
 deletes only those names: ``--out ~`` must not delete a home directory.
 """
@@ -15,11 +15,15 @@ deletes only those names: ``--out ~`` must not delete a home directory.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import Any
 
 from runner.receipts.outdir import (
     RESULT_MARKER,
@@ -32,7 +36,10 @@ from runner.receipts.outdir import (
     staging_name,
 )
 
-__all__ = ["ReceiptWriteError", "atomic_write_bytes", "write_receipt_set"]
+__all__ = ["MemorySet", "ReceiptWriteError", "StagedSet", "atomic_write_bytes", "write_receipt_set"]
+
+# fsync mostly waits on the device; a few threads let those waits overlap without flooding a shared machine.
+_SYNC_THREADS = 4
 
 
 def _fsync_dir(path: Path) -> None:
@@ -49,13 +56,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_new_file(path: Path, data: bytes) -> None:
-    """Create ``path`` (it must not exist) and write ``data``; the caller fsyncs (``_fsync_file``)."""
+def _write_new_file(path: Path, chunks: Iterable[bytes]) -> None:
+    """Create ``path`` (it must not exist) and write ``chunks``; the caller fsyncs (``_fsync_file``)."""
     with open(path, "xb") as handle:
-        handle.write(data)
+        for chunk in chunks:
+            handle.write(chunk)
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync_file(path: Path | str) -> None:
     """Persist a file written earlier: fsync applies to the file, whichever descriptor asks."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -64,13 +72,18 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+def _fsync_files(paths: Iterable[str]) -> None:
+    for path in paths:
+        _fsync_file(path)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically: temp file in the same directory, then rename."""
     path = Path(os.path.abspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(8)}"
     try:
-        _write_new_file(tmp, data)
+        _write_new_file(tmp, (data,))
         _fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -106,62 +119,132 @@ def write_receipt_set(out_dir: Path, files: Mapping[str, bytes], claim: OutDirCl
     was. Operating-system failures are raised as ``ReceiptWriteError`` naming the cause.
     """
     out_dir = Path(os.path.abspath(out_dir))
-    plan = {name: _relative_parts(name) for name in files}
+    for name in files:
+        _relative_parts(name)
     if RESULT_MARKER not in files:
         raise ValueError(f"a receipt set needs {RESULT_MARKER}")
-    if claim is None:
-        with claim_out_dir(out_dir) as own:
-            _write_set(out_dir, files, plan, own)
-        return
-    _write_set(out_dir, files, plan, claim)
+    with contextlib.ExitStack() as stack:
+        own = claim if claim is not None else stack.enter_context(claim_out_dir(out_dir))
+        with StagedSet(out_dir, own) as staged:
+            for name in sorted(files):
+                staged.write(name, (files[name],))
+            staged.commit()
 
 
-def _write_set(out_dir: Path, files: Mapping[str, bytes], plan: Mapping[str, tuple[str, ...]],
-               claim: OutDirClaim) -> None:
-    if claim.path != out_dir or not claim.held:
-        raise ValueError(f"the claim is for {claim.path}, held={claim.held}, not for {out_dir}")
-    try:
-        _stage_and_swap(out_dir, files, plan)
-    except ReceiptWriteError:
-        raise
-    except OSError as exc:
-        raise ReceiptWriteError(f"cannot write the receipt set {out_dir}: {exc.strerror or exc}") from exc
+class StagedSet:
+    """A receipt set written file by file into a hidden staging directory, and made ``out_dir`` whole by ``commit``.
+
+    Each file reaches the disk as it is built, so a long run's receipts are never all in memory;
+    nothing is visible at ``out_dir`` until the swap, and leaving the ``with`` block without a
+    commit (an exception, KeyboardInterrupt) removes the staging directory, ``out_dir`` as it was.
+    A killed process leaves only the staging directory, which the next claim removes. ``write``
+    returns each file's SHA-256 (hex), also kept in ``digests``, so nothing is read back to hash it.
+    """
+
+    def __init__(self, out_dir: Path, claim: OutDirClaim) -> None:
+        self.out_dir = Path(os.path.abspath(out_dir))
+        if claim.path != self.out_dir or not claim.held:
+            raise ValueError(f"the claim is for {claim.path}, held={claim.held}, not for {self.out_dir}")
+        self.digests: dict[str, str] = {}
+        self._token = secrets.token_hex(8)
+        self._staging = staging_name(self.out_dir, "tmp", self._token)
+        self._directories = {self._staging}
+        self._written: list[str] = []  # str, not Path: a long run stages ten thousand files
+        self._open = False
+
+    def __enter__(self) -> StagedSet:
+        with self._os_errors():
+            self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+            self._staging.mkdir()
+        self._open = True
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.discard()
+
+    def write(self, name: str, chunks: Iterable[bytes]) -> str:
+        """Write the file ``name`` (a receipt name, new to this set) from ``chunks``; its SHA-256 (hex)."""
+        if not self._open:
+            raise ValueError("the staged set is not open (committed, discarded, or never entered)")
+        if name in self.digests:
+            raise ValueError(f"{name!r} is already in the staged set")
+        target = self._staging.joinpath(*_relative_parts(name))
+        digest = hashlib.sha256()
+        with self._os_errors():
+            if target.parent not in self._directories:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._directories.update(target.parents[: len(target.parts) - len(self._staging.parts) - 1])
+            self._written.append(os.fspath(target))
+            _write_new_file(target, _hashed(chunks, digest))
+        self.digests[name] = digest.hexdigest()
+        return self.digests[name]
+
+    def commit(self) -> None:
+        """Sync every file, then every directory, then swap the set in as ``out_dir`` (the previous set parked,
+        then removed). The set must hold the result receipt, which marks a directory as this tool's."""
+        if not self._open:
+            raise ValueError("the staged set is not open (committed, discarded, or never entered)")
+        if RESULT_MARKER not in self.digests:
+            raise ValueError(f"a receipt set needs {RESULT_MARKER}")
+        parked = staging_name(self.out_dir, "old", self._token)
+        with self._os_errors():
+            # Checked again under the lock, just before the swap: the directory may have changed since preflight.
+            if os.path.lexists(self.out_dir):
+                problem = ("is not a directory" if self.out_dir.is_symlink() or not self.out_dir.is_dir()
+                           else receipt_set_problem(self.out_dir))
+                if problem is not None:
+                    raise ReceiptWriteError(f"{self.out_dir} {problem}; refusing to replace it")
+            # Durability batched: every file is written before any is synced, so the kernel writes them back
+            # together; a few threads overlap the syncs' waits. Then each directory once, deepest first.
+            # One task a thread, each a share of the files: a future per file would be ten thousand objects.
+            with ThreadPoolExecutor(max_workers=_SYNC_THREADS) as pool:
+                shares = [self._written[n::_SYNC_THREADS] for n in range(_SYNC_THREADS)]
+                for _ in pool.map(_fsync_files, shares):
+                    pass
+            for directory in sorted(self._directories, key=lambda p: len(p.parts), reverse=True):
+                _fsync_dir(directory)
+            _swap_in(self._staging, self.out_dir, parked)
+            self._open = False
+        _fsync_dir(self.out_dir.parent)
+        remove_receipt_set(parked)
+
+    def discard(self) -> None:
+        """Remove the staging directory unless the set was committed; ``out_dir`` is untouched."""
+        if self._open:
+            self._open = False
+            shutil.rmtree(self._staging, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _os_errors(self) -> Iterator[None]:
+        """Operating-system failures as ``ReceiptWriteError`` naming the cause."""
+        try:
+            yield
+        except ReceiptWriteError:
+            raise
+        except OSError as exc:
+            raise ReceiptWriteError(f"cannot write the receipt set {self.out_dir}: {exc.strerror or exc}") from exc
 
 
-def _stage_and_swap(out_dir: Path, files: Mapping[str, bytes], plan: Mapping[str, tuple[str, ...]]) -> None:
-    # Checked again under the lock: the directory may have changed since preflight.
-    if os.path.lexists(out_dir):
-        problem = "is not a directory" if out_dir.is_symlink() or not out_dir.is_dir() else receipt_set_problem(out_dir)
-        if problem is not None:
-            raise ReceiptWriteError(f"{out_dir} {problem}; refusing to replace it")
-    parent = out_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
+class MemorySet:
+    """A receipt set built in memory (``merge``, tests): ``StagedSet``'s ``write``, the bytes kept in ``files``."""
 
-    token = secrets.token_hex(8)
-    staging, parked = staging_name(out_dir, "tmp", token), staging_name(out_dir, "old", token)
-    staging.mkdir()
-    try:
-        directories = {staging}
-        written = []
-        for name in sorted(files):
-            target = staging.joinpath(*plan[name])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            directories.add(target.parent)
-            _write_new_file(target, files[name])
-            written.append(target)
-        # Durability batched: every file is written before any is synced, so the kernel writes them
-        # back together instead of one flush per file; all are synced, then each directory once,
-        # and only then is the set renamed into place.
-        for target in written:
-            _fsync_file(target)
-        for directory in sorted(directories, key=lambda p: len(p.parts), reverse=True):
-            _fsync_dir(directory)
-        _swap_in(staging, out_dir, parked)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _fsync_dir(parent)
-    remove_receipt_set(parked)
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def write(self, name: str, chunks: Iterable[bytes]) -> str:
+        """Keep the file ``name`` (a receipt name, new to this set); its SHA-256 (hex)."""
+        _relative_parts(name)
+        if name in self.files:
+            raise ValueError(f"{name!r} is already in the set")
+        self.files[name] = b"".join(chunks)
+        return hashlib.sha256(self.files[name]).hexdigest()
+
+
+def _hashed(chunks: Iterable[bytes], digest: Any) -> Iterator[bytes]:
+    """``chunks``, each added to ``digest`` on its way to the file."""
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
 
 
 def _swap_in(staging: Path, out_dir: Path, parked: Path) -> None:

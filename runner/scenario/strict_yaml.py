@@ -25,11 +25,12 @@ keys (``<<``) are refused; mapping keys must be strings. A number may have at mo
 plain data plus a table from each value's path to its 1-based line, which is how a
 pydantic error location becomes ``file:line``.
 
-Composing runs in libyaml (``yaml.CSafeLoader``, the same resolvers) when PyYAML has it: about
-ten times the pure-Python composer's speed. The C path only ever answers for a well-formed
-tree; any error, an alias (a node met twice) or deep nesting sends the text to the pure-Python
-``StrictLoader``, whose messages and lines are the contract. tests/scenario/test_strict_yaml_c.py
-holds the two paths to the same data and lines on a corpus.
+Parsing runs in libyaml (``yaml.CSafeLoader``, the same resolvers) when PyYAML has it: about
+ten times the pure-Python composer's speed, and its events become the data directly, with no node
+graph held. The C path only ever answers for a well-formed tree; any error, an alias or deep
+nesting sends the text to the pure-Python ``StrictLoader``, whose messages and lines are the
+contract. tests/scenario/test_strict_yaml_c.py holds the two paths to the same data and lines on
+a corpus.
 """
 
 from __future__ import annotations
@@ -202,31 +203,20 @@ _C_DIFFERS = re.compile(r"[\t\ufeff]|[|>][-+0-9]*#")
 
 
 class _NotATree(Exception):
-    """The C-composed graph shares a node (an alias) or nests deep: the pure path decides and words it."""
+    """libyaml's events are not a plain tree (an alias, deep nesting, ...): the pure path decides and words it."""
 
 
 class _Walker:
-    """Builds plain data from a node tree and records the line of each path.
+    """Builds plain data from a node tree and records the line of each path."""
 
-    ``tree_only`` is for libyaml's graphs, which resolve aliases to the anchored node itself:
-    a node met twice, nesting near ``MAX_DEPTH`` or an empty plain scalar raises ``_NotATree``.
-    """
-
-    def __init__(self, *, tree_only: bool = False) -> None:
+    def __init__(self) -> None:
         self.lines: dict[Path, int] = {}
-        self._seen: set[int] | None = set() if tree_only else None
 
     def walk(self, node: Node, path: Path) -> tuple[Any, dict[Path, int]]:
         self.lines[path] = _line(node)
         return self._value(node, path), self.lines
 
     def _value(self, node: Node, path: Path) -> Any:
-        if self._seen is not None:
-            # libyaml marks an empty plain scalar where the next token starts, PyYAML where it stands.
-            empty = isinstance(node, ScalarNode) and not node.value and not node.style
-            if empty or id(node) in self._seen or len(path) >= MAX_DEPTH - 2:
-                raise _NotATree
-            self._seen.add(id(node))
         if isinstance(node, ScalarNode):
             try:
                 return scalar_value(node)
@@ -293,14 +283,82 @@ def _compose_in_c(text: str) -> tuple[Any, Mapping[Path, int]] | None:
     try:
         loader = _CLoader(text)
         try:
-            node = loader.get_single_node()
+            return _EventWalker(loader).document()
         finally:
             loader.dispose()
-        if node is None:
-            return None, {}
-        return _Walker(tree_only=True).walk(node, ())
     except Exception:  # noqa: BLE001 - any problem at all: the pure path gives its exact message
         return None
+
+
+class _EventWalker:
+    """Plain data and lines straight from libyaml's parse events, as ``_Walker`` makes them from nodes.
+
+    No node graph is built: composing one held about 5 KiB a step of a long scenario at once, the
+    loader's peak (issue 11). Events give what nodes would (the composer makes each node from its
+    event: tag, value, style, start mark). Anything a tree of plain values does not have (an alias,
+    a second document, deep nesting, an empty plain scalar, a bad key) raises, and the pure path decides.
+    """
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+        self.lines: dict[Path, int] = {}
+
+    def _next(self, kind: type[yaml.Event] | None = None) -> Any:
+        event = self._loader.get_event()
+        if kind is not None and not isinstance(event, kind):
+            raise _NotATree
+        return event
+
+    def document(self) -> tuple[Any, dict[Path, int]]:
+        self._next(yaml.StreamStartEvent)
+        event = self._next()
+        if isinstance(event, yaml.StreamEndEvent):
+            return None, {}
+        if not isinstance(event, yaml.DocumentStartEvent):
+            raise _NotATree
+        root = self._next()
+        self.lines[()] = int(root.start_mark.line) + 1
+        data = self._value(root, ())
+        self._next(yaml.DocumentEndEvent)
+        self._next(yaml.StreamEndEvent)
+        return data, self.lines
+
+    def _tag(self, kind: type[Node], event: Any, value: str | None) -> str:
+        """The tag the composer gives the event's node: its own, or the resolvers' for none or ``!``."""
+        if event.tag is None or event.tag == "!":
+            return str(self._loader.resolve(kind, value, event.implicit))
+        return str(event.tag)
+
+    def _value(self, event: Any, path: Path) -> Any:
+        if len(path) >= MAX_DEPTH - 2:
+            raise _NotATree
+        if isinstance(event, yaml.ScalarEvent):
+            if not event.value and not event.style:  # libyaml marks an empty plain scalar unlike PyYAML
+                raise _NotATree
+            tag = self._tag(ScalarNode, event, event.value)
+            mark: Any = event.start_mark  # libyaml's Mark, which a node composed in C holds too
+            return scalar_value(ScalarNode(tag, event.value, mark, mark, event.style))
+        if isinstance(event, yaml.SequenceStartEvent):
+            if self._tag(SequenceNode, event, None) != _SEQ:
+                raise _NotATree
+            items: list[Any] = []
+            while not isinstance(item := self._next(), yaml.SequenceEndEvent):
+                where = path + (len(items),)
+                self.lines[where] = int(item.start_mark.line) + 1
+                items.append(self._value(item, where))
+            return items
+        if isinstance(event, yaml.MappingStartEvent):
+            if self._tag(MappingNode, event, None) != _MAP:
+                raise _NotATree
+            data: dict[str, Any] = {}
+            while not isinstance(key_event := self._next(), yaml.MappingEndEvent):
+                key = self._value(key_event, path) if isinstance(key_event, yaml.ScalarEvent) else None
+                if not isinstance(key, str) or key in data or (key == "<<" and not key_event.style):
+                    raise _NotATree
+                self.lines[path + (key,)] = int(key_event.start_mark.line) + 1
+                data[key] = self._value(self._next(), path + (key,))
+            return data
+        raise _NotATree  # an alias, or an event no tree of plain values has
 
 
 def compose_lines_pure(text: str) -> tuple[Any, Mapping[Path, int]]:

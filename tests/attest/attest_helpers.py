@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from runner.attest.statement import attestation_files
+from runner.attest.statement import attestation_files, file_digests
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "receipts" / "example"
 CLI = Path(sys.executable).with_name("velikey-e2e")
@@ -45,7 +45,7 @@ def attest(root: Path, private_pem: bytes | None = None) -> None:
     files = read_files(root)
     summary = json.loads(files["SUMMARY.json"])
     manifest = json.loads(files["run-manifest.json"])
-    for name, data in attestation_files(files, summary, manifest["scenarios"], private_pem).items():
+    for name, data in attestation_files(file_digests(files), summary, manifest["scenarios"], private_pem).items():
         (root / name).write_bytes(data)
 
 

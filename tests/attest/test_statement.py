@@ -16,7 +16,7 @@ from in_toto_attestation.v1.statement import Statement
 from in_toto_attestation.v1.statement_pb2 import Statement as StatementProto
 from jsonschema import Draft202012Validator
 
-from runner.attest.statement import PREDICATE_TYPE, attestation_files, schema_problems, statement
+from runner.attest.statement import PREDICATE_TYPE, attestation_files, file_digests, schema_problems, statement
 from runner.canonical import jcs
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "attestation.schema.json"
@@ -29,7 +29,8 @@ def _example() -> tuple[dict[str, bytes], dict[str, Any], list[dict[str, str]]]:
 
 def test_subject_is_every_receipt_but_timings_and_covers_the_result() -> None:
     files, summary, scenarios = _example()
-    doc = statement({**files, "attestation.json": b"{}", "attestation.dsse.json": b"{}"}, summary, scenarios)
+    extra = {"attestation.json": b"{}", "attestation.dsse.json": b"{}"}
+    doc = statement(file_digests({**files, **extra}), summary, scenarios)
     result = json.loads(files["python-sdk-e2e-result.json"])
     names = [entry["name"] for entry in doc["subject"]]
     assert names == sorted([*result["files"], "python-sdk-e2e-result.json"])
@@ -41,7 +42,7 @@ def test_subject_is_every_receipt_but_timings_and_covers_the_result() -> None:
 
 def test_predicate_restates_the_verdict_and_the_scenarios() -> None:
     files, summary, scenarios = _example()
-    predicate = statement(files, summary, scenarios)["predicate"]
+    predicate = statement(file_digests(files), summary, scenarios)["predicate"]
     assert predicate["result"] == "pass"
     assert predicate["passedTests"] == [f"{sc['id']}/{s['id']}" for sc in summary["scenarios"]
                                         for s in [*sc["steps"], *sc["cleanup"]] if s["outcome"] == "passed"]
@@ -56,7 +57,7 @@ def test_failed_and_blocked_steps_are_listed() -> None:
     summary = copy.deepcopy(summary)
     steps = next(sc for sc in summary["scenarios"] if sc["id"] == "release-gate")["steps"]
     steps[3]["outcome"], steps[5]["outcome"], summary["result"] = "failed", "blocked", "fail"
-    predicate = statement(files, summary, scenarios)["predicate"]
+    predicate = statement(file_digests(files), summary, scenarios)["predicate"]
     assert predicate["result"] == "fail"
     assert predicate["failedTests"] == ["release-gate/score"]
     assert predicate["warnedTests"] == ["release-gate/apply"]
@@ -65,7 +66,7 @@ def test_failed_and_blocked_steps_are_listed() -> None:
 
 def test_in_toto_attestation_parses_it() -> None:
     files, summary, scenarios = _example()
-    doc = statement(files, summary, scenarios)
+    doc = statement(file_digests(files), summary, scenarios)
     proto = json_format.Parse(jcs(doc), StatementProto())
     parsed = Statement.copy_from_pb(proto)
     parsed.validate()
@@ -81,7 +82,7 @@ def test_schema_is_draft_2020_12_with_an_id_and_holds() -> None:
     Draft202012Validator.check_schema(schema)
     assert schema["$id"].endswith("/velikey-e2e/attestation.schema.json")
     files, summary, scenarios = _example()
-    doc = statement(files, summary, scenarios)
+    doc = statement(file_digests(files), summary, scenarios)
     assert schema_problems("attestation.json", doc) == []
     doc["predicate"]["result"] = "manual-required"
     assert schema_problems("attestation.json", doc) == ["$.predicate.result: 'manual-required' is not one of "
@@ -92,9 +93,9 @@ def test_schema_is_draft_2020_12_with_an_id_and_holds() -> None:
 def test_deterministic(signed: bool) -> None:
     files, summary, scenarios = _example()
     private_pem = keypair()[0] if signed else None
-    first = attestation_files(files, summary, scenarios, private_pem)
-    assert first == attestation_files(dict(reversed(list(files.items()))), copy.deepcopy(summary), scenarios,
-                                      private_pem)
+    first = attestation_files(file_digests(files), summary, scenarios, private_pem)
+    backwards = file_digests(dict(reversed(list(files.items()))))
+    assert first == attestation_files(backwards, copy.deepcopy(summary), scenarios, private_pem)
     assert sorted(first) == (["attestation.dsse.json", "attestation.json"] if signed else ["attestation.json"])
     assert first["attestation.json"].endswith(b"}\n") and b'\n  "_type"' in first["attestation.json"]
 
@@ -106,6 +107,6 @@ def test_result_is_the_specs_pass_only_when_everything_passed(verdict: str, expe
     reading only the predicate must never take a blocked run or a dry-run for a pass."""
     files, summary, scenarios = _example()
     summary = {**summary, "result": verdict}
-    doc = statement(files, summary, scenarios)
+    doc = statement(file_digests(files), summary, scenarios)
     assert doc["predicate"]["result"] == expected
     assert schema_problems("attestation.json", doc) == []

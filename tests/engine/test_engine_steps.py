@@ -13,11 +13,10 @@ from engine_helpers import BASE_URL, SECRET, answers, context, planned, scenario
 
 from runner.engine import steps
 from runner.engine.expect import check, number
-from runner.engine.results import Exchanged, Rendered, StepResult
+from runner.engine.results import Answer, Exchanged, Rendered, StepResult
 from runner.engine.steps import AUTH_PLACEHOLDER, Context, ScenarioState, run_step
 from runner.scenario import MISSING
 from runner.scenario.model import Scenario
-from velikey import Exchange
 from velikey.exceptions import ServerError
 from velikey.operations import PreparedRequest
 
@@ -59,13 +58,15 @@ def test_dry_run_renders_a_prepared_request_with_placeholder_credentials() -> No
     assert result.exchanges == () and result.assertions == ()
 
 
-def test_a_live_call_keeps_the_sdk_exchange_and_raw_operands() -> None:
+def test_a_live_call_keeps_the_raw_answer_and_operands() -> None:
     usage = {"usage": {"telemetryDataGB": 0.5, "note": SECRET}}
     result = _run(GATE, context(live=True, handler=answers({"/api/usage/summary": usage})))
     assert (result.outcome, result.reason_code) == ("passed", "ok")
     (exchanged,) = result.exchanges
-    assert isinstance(exchanged, Exchanged) and isinstance(exchanged.exchange, Exchange)
+    # Of the SDK's exchange only what the receipts show is kept, the body raw: redaction is the evidence stage's.
+    assert isinstance(exchanged, Exchanged) and isinstance(exchanged.exchange, Answer)
     assert exchanged.exchange.status == 200 and exchanged.attempts == 1 and exchanged.error is None
+    assert exchanged.exchange.content_type == "application/json" and not exchanged.exchange.replayed
     # The request as sent: the real credential is on it (the evidence stage redacts, the engine does not).
     assert exchanged.request.request.header("Authorization") == f"Bearer {SECRET}"
     assert SECRET.encode() in exchanged.exchange.body

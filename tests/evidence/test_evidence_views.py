@@ -10,7 +10,7 @@ import httpx
 
 from runner import exits
 from runner.config import RunConfig
-from runner.engine.results import Assertion, Exchanged, Metering, Probe, Rendered, ScenarioResult, StepResult
+from runner.engine.results import Answer, Assertion, Exchanged, Metering, Probe, Rendered, ScenarioResult, StepResult
 from runner.evidence.collect import Documents, collect, exit_code
 from runner.evidence.redact import REDACTED, Redactor
 from runner.evidence.views import exchange_view, message, metering_view, probe_view, request_view
@@ -54,7 +54,7 @@ def test_a_streamed_request_shows_its_digest_and_length() -> None:
 def test_an_exchange_view_redacts_the_answer_and_the_error() -> None:
     exchange = _exchange(f'{{"echo": "{SECRET}", "gb": 0.1}}'.encode(), status=503)
     error = ServerError(f"failed with {SECRET}", status=503)
-    view = exchange_view(Exchanged(_prepared(), exchange, exchange.attempts, error), REDACTOR)
+    view = exchange_view(Exchanged(_prepared(), Answer.of(exchange), exchange.attempts, error), REDACTOR)
     assert view["body"] == {"echo": REDACTED, "gb": "0.1"}
     assert view["response"]["status"] == 503 and view["attempts"] == 2
     assert view["error"] == {"type": "ServerError", "reason_code": "server_error", "message": f"failed with {REDACTED}"}
@@ -116,8 +116,9 @@ def test_collect_redacts_with_preflights_secrets_and_writes_the_blocker_from_res
 
 def test_collect_shows_exchanges_as_evidence_and_the_summary_step_as_views() -> None:
     exchange = _exchange(b'{"ok": true}')
+    exchanged = Exchanged(Rendered(exchange.request), Answer.of(exchange), 2)
     steps = (StepResult("plan", "call", "passed", "ok", f"done {SECRET}", call="rollouts.plan",
-                        requests=(_prepared(),), exchanges=(Exchanged(Rendered(exchange.request), exchange, 2),),
+                        requests=(_prepared(),), exchanges=(exchanged,),
                         saved={"token": SECRET, "n": Decimal("0.10")}),)
     docs = _collect(_preflight(), steps)
     step = docs.summary["scenarios"][0]["steps"][0]

@@ -17,6 +17,7 @@ from runner.canonical import (
     _check,
     _plain,
     decimal_str,
+    dump_chunks,
     dumps,
     jcs,
     sha256_tag,
@@ -227,3 +228,22 @@ def test_the_fast_walk_and_the_checker_agree_at_the_depth_limit(kind: type) -> N
     assert not _plain(nested(MAX_DEPTH + 1), floats=False)
     with pytest.raises(CanonicalJSONError, match="nested deeper"):
         _slow_check(nested(MAX_DEPTH + 1))
+
+
+deep_trees = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=2**64) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=60,
+)
+
+
+@given(deep_trees)
+@settings(max_examples=300)
+def test_dump_chunks_join_to_the_bytes_of_dumps(value: Any) -> None:
+    assert b"".join(dump_chunks(value)) == dumps(value)
+
+
+def test_dump_chunks_refuses_before_the_first_piece() -> None:
+    with pytest.raises(CanonicalJSONError) as info:
+        dump_chunks({"scenarios": [{"steps": [{"gb": 0.5}]}]})  # raises on the call, not when iterated
+    assert info.value.path == "$.scenarios[0].steps[0].gb"

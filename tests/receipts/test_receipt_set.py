@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import weakref
 from collections.abc import Iterator, Mapping
@@ -20,12 +21,16 @@ from runner.receipts import (
     validate_run_dir,
     write_receipt_set,
 )
+from runner.receipts.write import MemorySet
 
 RESULT = "python-sdk-e2e-result.json"
 
 
 def _build(docs: dict[str, Any], exit_code: int = 0) -> dict[str, bytes]:
-    return build_receipt_set(**docs, exit_code=exit_code)
+    built = MemorySet()
+    digests = build_receipt_set(**docs, exit_code=exit_code, write=built.write)
+    assert digests == {name: hashlib.sha256(data).hexdigest() for name, data in sorted(built.files.items())}
+    return dict(sorted(built.files.items()))
 
 
 def _written(tmp_path: Path, docs: dict[str, Any], exit_code: int = 0) -> Path:

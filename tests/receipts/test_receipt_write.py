@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from runner.receipts import write as write_mod
 from runner.receipts.outdir import claim_out_dir
-from runner.receipts.write import ReceiptWriteError, atomic_write_bytes, write_receipt_set
+from runner.receipts.write import ReceiptWriteError, StagedSet, atomic_write_bytes, write_receipt_set
 
 FILES = {"SUMMARY.json": b"{}\n", "SUMMARY.md": b"# x\n", "evidence/s/a.json": b"{}\n", "evidence/s/b.json": b"[]\n",
          "python-sdk-e2e-result.json": b"{}\n"}
@@ -129,7 +133,8 @@ def test_every_file_and_directory_is_synced_once_after_all_are_written_and_befor
     staged = sorted(path for kind, path in events if kind == "write")
     assert sorted(synced[: len(FILES)]) == staged and len(synced) == len(set(synced))  # each file, then dirs once
     staging = Path(staged[0]).parent
-    assert sorted(synced[len(FILES):]) == sorted({str(staging), str(staging / "evidence" / "s")})
+    # Every directory that holds a new entry, the intermediate evidence/ included (it holds s/).
+    assert sorted(synced[len(FILES):]) == sorted(str(staging / d) for d in ("", "evidence", "evidence/s"))
     assert _tree(out) == FILES
 
 
@@ -161,6 +166,66 @@ def test_failed_swap_restores_the_old_set(tmp_path: Path, monkeypatch: pytest.Mo
         write_receipt_set(out, FILES)
     assert _tree(out) == old
     assert _siblings(tmp_path) == ["run"]
+
+
+def test_a_staged_set_is_invisible_until_its_commit(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    write_receipt_set(out, OLD)
+    with claim_out_dir(out) as claim, StagedSet(out, claim) as staged:
+        digests = {name: staged.write(name, [data[:1], data[1:]]) for name, data in FILES.items()}
+        assert _tree(out) == OLD  # every file is on disk in the staging directory, none at out
+        assert staged.digests == digests == {name: hashlib.sha256(data).hexdigest() for name, data in FILES.items()}
+        staged.commit()
+    assert _tree(out) == FILES
+    assert _siblings(tmp_path) == ["run"]
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, ReceiptWriteError])
+def test_an_interrupt_after_staging_leaves_the_previous_set(tmp_path: Path, exc_type: type[BaseException]) -> None:
+    out = tmp_path / "run"
+    write_receipt_set(out, OLD)
+    with claim_out_dir(out) as claim, pytest.raises(exc_type), StagedSet(out, claim) as staged:
+        for name, data in FILES.items():
+            staged.write(name, [data])
+        raise exc_type("stopped before the commit")
+    assert _tree(out) == OLD
+    assert _siblings(tmp_path) == ["run"]
+
+
+def test_a_process_killed_after_staging_leaves_the_previous_set(tmp_path: Path) -> None:
+    """A real process dies with the whole set staged but not committed: the old set stands, and the next
+    claim removes the staging directory."""
+    out = tmp_path / "run"
+    write_receipt_set(out, OLD)
+    script = textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        from runner.receipts.outdir import claim_out_dir
+        from runner.receipts.write import StagedSet
+        out = Path({str(out)!r})
+        with claim_out_dir(out) as claim, StagedSet(out, claim) as staged:
+            for name, data in {FILES!r}.items():
+                staged.write(name, [data])
+            os._exit(9)
+    """)
+    killed = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert killed.returncode == 9
+    assert _tree(out) == OLD
+    assert any(name.startswith(".run.tmp-") for name in _siblings(tmp_path))
+    with claim_out_dir(out):
+        assert _siblings(tmp_path) == ["run"]
+    assert _tree(out) == OLD
+
+
+def test_a_staged_set_needs_the_result_receipt_and_refuses_a_name_twice(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with claim_out_dir(out) as claim, StagedSet(out, claim) as staged:
+        staged.write("SUMMARY.json", [b"{}\n"])
+        with pytest.raises(ValueError, match="already"):
+            staged.write("SUMMARY.json", [b"{}\n"])
+        with pytest.raises(ValueError, match="python-sdk-e2e-result.json"):
+            staged.commit()
+    assert _siblings(tmp_path) == []
 
 
 def test_atomic_write_bytes(tmp_path: Path) -> None:

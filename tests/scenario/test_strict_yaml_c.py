@@ -72,6 +72,19 @@ def test_the_c_path_answers_a_plain_document_itself(monkeypatch: pytest.MonkeyPa
     assert lines[("b", 1)] == 4
 
 
+def test_the_c_path_builds_no_node_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A long scenario's node graph was the loader's peak (issue 11): the data is made from libyaml's events.
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a node graph was composed")
+
+    monkeypatch.setattr(strict_yaml, "StrictLoader", refuse)
+    monkeypatch.setattr(strict_yaml._CLoader, "get_single_node", refuse)
+    monkeypatch.setattr(strict_yaml._CLoader, "get_node", refuse)
+    data, lines = compose_lines("steps:\n  - {id: a, expect: [{path: x, min: 1}]}\n  - id: b\n")
+    assert data == {"steps": [{"id": "a", "expect": [{"path": "x", "min": 1}]}, {"id": "b"}]}
+    assert lines[("steps", 1, "id")] == 3 and lines[("steps", 0, "expect", 0, "min")] == 2
+
+
 def test_without_libyaml_the_pure_path_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(strict_yaml, "_CLoader", None)
     monkeypatch.setattr(yaml, "CSafeLoader", None, raising=False)
