@@ -139,4 +139,4 @@ def compile_sources() -> None:
     import velikey
 
     for package in (runner, velikey):
-        compileall.compile_dir(str(Path(package.__file__).parent), quiet=1)
+        compileall.compile_dir(package.__path__[0], quiet=1)
