@@ -11,67 +11,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.sdk.raw_server import raw_server, read_head
 from velikey import AegisClient
 from velikey.exceptions import TimeoutError as RequestTimeout
 
 # The outer bound is a hang guard only: a request still running at this point fails the test.
 HANG_GUARD_S = 15
-
-
-@contextmanager
-def raw_server(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
-    """A loopback listener calling ``handle(conn, stopped)`` per connection; yields the base URL."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stopped = threading.Event()
-    conns: list[socket.socket] = []
-
-    def serve(conn: socket.socket) -> None:
-        try:
-            handle(conn, stopped)
-        except OSError:
-            pass  # the client gave up, as it should
-        finally:
-            conn.close()
-
-    def accept() -> None:
-        while not stopped.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conns.append(conn)
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stopped.set()
-        listener.close()
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        thread.join(5)
-
-
-def _read_head(conn: socket.socket) -> None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return
-        data += chunk
 
 
 def _client(base_url: str) -> AegisClient:
@@ -83,7 +32,7 @@ def _client(base_url: str) -> AegisClient:
 
 def test_a_response_head_trickling_in_is_bounded_by_the_request_timeout() -> None:
     def trickle_head(conn: socket.socket, stopped: threading.Event) -> None:
-        _read_head(conn)
+        read_head(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
         while not stopped.wait(0.05):  # a byte well inside every per-read timeout, the head never ends
             conn.sendall(b"a")
@@ -99,7 +48,7 @@ def test_a_response_head_trickling_in_is_bounded_by_the_request_timeout() -> Non
 
 def test_an_upload_to_a_slow_reading_endpoint_is_bounded_by_the_request_timeout() -> None:
     def read_slowly(conn: socket.socket, stopped: threading.Event) -> None:
-        _read_head(conn)
+        read_head(conn)
         while not stopped.wait(0.01) and conn.recv(65536):  # every write drains in time, the upload lasts minutes
             pass
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from tests.sdk.raw_server import raw_server, read_head
 from velikey import AegisClient
 from velikey.exceptions import TransportError
 
@@ -28,42 +29,18 @@ HANG_GUARD_S = 15
 @contextmanager
 def answering_proxy() -> Iterator[tuple[str, list[bytes]]]:
     """A loopback 'proxy' that records each request line and answers a health document itself."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
     seen: list[bytes] = []
-    stopped = threading.Event()
 
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
+    def answer(conn: socket.socket, stopped: threading.Event) -> None:
+        head = read_head(conn)
+        if head:
             seen.append(head.split(b"\r\n", 1)[0])
-            body = json.dumps({"status": "ok", "via": "proxy"}).encode()
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        body = json.dumps({"status": "ok", "via": "proxy"}).encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
-    def accept() -> None:
-        while not stopped.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
-    finally:
-        stopped.set()
-        listener.close()
-        thread.join(5)
+    with raw_server(answer) as proxy:
+        yield proxy, seen
 
 
 def _health() -> dict[str, object]:
