@@ -50,13 +50,18 @@ class Child:
 
 @dataclass(frozen=True)
 class Stats:
-    """Medians over the runs of one command; ``timed_out`` when any run hit its limit (then wall is a floor)."""
+    """Medians over the runs of one command; ``timed_out`` when any run hit its limit (then wall is a floor).
+
+    ``cpu_min`` is the least CPU time of the runs: what the work costs with the least interference,
+    for differences between two sizes of one run (noise only ever adds CPU time).
+    """
 
     wall: float
     cpu: float
     rss_mib: float
     runs: int
     timed_out: bool
+    cpu_min: float = 0.0
 
 
 class ChildFailed(RuntimeError):
@@ -106,6 +111,7 @@ def _stats(samples: list[Sample]) -> Stats:
         rss_mib=statistics.median(s.rss_mib for s in samples),
         runs=len(samples),
         timed_out=any(s.timed_out for s in samples),
+        cpu_min=min(s.cpu for s in samples),
     )
 
 

@@ -12,6 +12,6 @@ LINEAR = 1.5
 
 
 def measure(bench: Bench) -> list[Row]:
-    sizes = (50, 500) if bench.quick else (100, 1000, 10_000)
+    sizes = (100, 1000) if bench.quick else (100, 1000, 10_000)
     scale = scaling(bench, "dry", sizes, lambda folder, t: bench.dry(folder, timeout_s=t), timeout_s=30)
     return scale_rows("dry-run", scale, sizes, 10_000, PER_STEP_S, LINEAR)

@@ -13,7 +13,7 @@ PEAK_MIB = 120
 
 
 def measure(bench: Bench) -> list[Row]:
-    sizes = (50, 500) if bench.quick else (100, 1000, 10_000)
+    sizes = (100, 1000) if bench.quick else (100, 1000, 10_000)
     scale = scaling(bench, "live", sizes, lambda folder, t: bench.live(folder, timeout_s=t), timeout_s=120)
     largest = max(scale.stats)
     peak = scale.stats[largest].rss_mib

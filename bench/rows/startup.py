@@ -18,7 +18,8 @@ TARGET = 5.0
 def measure(bench: Bench) -> list[Row]:
     commands = {"--help": ("--help",), "--version": ("--version",), "reasons": ("reasons",)}
     children = [bench.velikey(*args) for args in commands.values()] + [bench.python_c("pass")]
-    *runs, base = alternate(children, rounds=3 if bench.quick else 5, budget_s=30)
+    # Each run is ~15-80 ms, so a VM's jitter is a large share of one: 21 alternated rounds (~5 s) for stable medians.
+    *runs, base = alternate(children, rounds=7 if bench.quick else 21, budget_s=30)
     return [
         Row(
             f"start-up `{name}`",
