@@ -3,7 +3,9 @@
 Cost per step at size N is (t(N) − t(1)) / (N − 1): the 1-step run is the fixed cost (start-up,
 receipts of the run itself), so a linear runner shows the same cost per step at every size. For
 CPU, t is the least of the size's runs (interference only adds CPU time; a median of a few runs
-moved the 100-step cost by half).
+moved the 100-step cost by half). A size whose steps cost less CPU than twice the 1-step run's
+own jitter (its median less its least) is below the noise floor: it is shown as such and not judged,
+rather than printed as a made-up (sometimes negative) cost.
 Linearity is judged on the child's CPU time: on a shared machine wall time drifts with the
 neighbours' load, while a quadratic loop shows in CPU time whatever the load.
 """
@@ -74,10 +76,14 @@ def scale_rows(
     else:
         wall = scale.stats[1].wall + (headline - 1) * scale.per_step(largest)
         value, extrapolated = f"{wall:.2f} s", f" (extrapolated from {largest:,})"
+    noise = 2 * (scale.stats[1].cpu - scale.stats[1].cpu_min)
     measured = [n for n in sizes if n in scale.stats]
-    costs = [scale.per_step(n, cpu=True) for n in measured]
+    # A size is judged only when its steps' CPU stands above the 1-step run's own jitter.
+    judged = [n for n in measured if scale.per_step(n, cpu=True) * (n - 1) > noise]
+    costs = [scale.per_step(n, cpu=True) for n in judged]
     spread = max(costs) / min(costs) if costs and min(costs) > 0 else float("inf")
-    shown = " / ".join(f"{c * 1000:.2f}" for c in costs)
+    shown = " / ".join(f"{scale.per_step(n, cpu=True) * 1000:.2f}" if n in judged else "(noise)" for n in measured)
+    unjudged = [n for n in measured if n not in judged]
     incomplete = top.timed_out or largest != max(sizes)
     return [
         Row(
@@ -99,6 +105,8 @@ def scale_rows(
             not incomplete and spread <= linear_target,
             note=("the largest size hit its time limit; " if top.timed_out else "")
             + f"1-step run {seconds(scale.stats[1])}; ms/step = (t(N) - t(1)) / (N - 1), t the least CPU of its runs; "
-            + f"CPU at {largest:,} steps {top.cpu:.2f} s",
+            + f"CPU at {largest:,} steps {top.cpu:.2f} s"
+            + (f"; not judged (steps' CPU below twice the 1-step run's jitter, {noise * 1000:.0f} ms): "
+               + ", ".join(f"{n:,}" for n in unjudged) if unjudged else ""),
         ),
     ]
