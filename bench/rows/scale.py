@@ -100,9 +100,10 @@ def scale_rows(
             "CPU ms/step",
             shown,
             f"sizes {'/'.join(str(n) for n in measured)}",
-            ("≥ " if incomplete else "") + f"{spread:.2f}×",
+            (("≥ " if incomplete else "") + f"{spread:.2f}×") if len(costs) > 1 else "-",
             f"≤ {linear_target:g}×",
-            not incomplete and spread <= linear_target,
+            # One judged size says nothing about linearity: the row is then not judged either.
+            (not incomplete and spread <= linear_target) if len(costs) > 1 else None,
             note=("the largest size hit its time limit; " if top.timed_out else "")
             + f"1-step run {seconds(scale.stats[1])}; ms/step = (t(N) - t(1)) / (N - 1), t the least CPU of its runs; "
             + f"CPU at {largest:,} steps {top.cpu:.2f} s"
