@@ -23,7 +23,7 @@ from pathlib import Path
 
 from velikey.testing import ReferenceServer
 
-from .harness import Bench, compile_sources
+from .harness import ROOT, SCRATCH, Bench, compile_sources, file_creation_us, scratch_dir
 from .rows import dry_scale, dry_scenarios, gates, generator, gets, live_scale, probe, startup
 from .table import Row, render
 
@@ -43,7 +43,7 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _header(quick: bool, load_before: str, seconds: float) -> str:
+def _header(quick: bool, load_before: str, seconds: float, files: str) -> str:
     python = subprocess.run([sys.executable, "-V"], capture_output=True, text=True).stdout.strip()
     cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     return "\n".join(
@@ -51,19 +51,33 @@ def _header(quick: bool, load_before: str, seconds: float) -> str:
             f"command: python -m bench{' --quick' if quick else ''}   date: {datetime.date.today().isoformat()}",
             f"machine: nproc {cpus}, {python}, {platform.system()} {platform.release()} {platform.machine()}",
             f"load average (1/5/15 min): before {load_before}, after {_load()}; took {seconds:.0f} s",
+            files,
         ]
     )
+
+
+def _files_line(scratch: Path) -> str:
+    """Where the receipts go and what creating a file costs there (and in the system temp folder, if elsewhere)."""
+    shown = scratch.parent.relative_to(ROOT) if scratch.is_relative_to(ROOT) else scratch.parent
+    line = f"receipts under {shown}/: {file_creation_us(scratch):.0f} µs CPU to create a 2 KiB file"
+    temp = Path(tempfile.gettempdir()).resolve()
+    if not scratch.resolve().is_relative_to(temp):
+        line += f" ({temp}: {file_creation_us(temp):.0f} µs)"
+    return line
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs (CI: prints, never fails)")
     parser.add_argument("--only", metavar="ROW", action="append", help="run only rows whose name contains ROW")
+    parser.add_argument("--scratch", metavar="DIR", type=Path, default=SCRATCH,
+                        help="where measured runs write their receipts (default: .bench/ in the checkout)")
     args = parser.parse_args()
     compile_sources()
     load_before, started = _load(), time.monotonic()
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="velikey-bench-") as tmp, ReferenceServer() as server:
+    with scratch_dir(args.scratch, "velikey-bench-") as tmp, ReferenceServer() as server:
+        files = _files_line(Path(tmp))
         bench = Bench(quick=args.quick, server=server, scratch=Path(tmp))
         for name, measure in ROWS:
             if args.only and not any(word in name for word in args.only):
@@ -74,7 +88,7 @@ def main() -> None:
             except Exception as exc:  # a row that breaks is reported in the table; the others still run
                 traceback.print_exc()
                 rows.append(Row(name, "error", "n/a", "-", "-", "-", None, note=f"{type(exc).__name__}: {exc}"))
-    print(render(rows, _header(args.quick, load_before, time.monotonic() - started)))
+    print(render(rows, _header(args.quick, load_before, time.monotonic() - started, files)))
 
 
 if __name__ == "__main__":

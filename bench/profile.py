@@ -13,12 +13,11 @@ import io
 import pstats
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from velikey.testing import ReferenceServer
 
-from .harness import ROOT, Bench, compile_sources
+from .harness import ROOT, SCRATCH, Bench, compile_sources, scratch_dir
 from .scenarios import gate_copies, get_steps
 
 PROFILES = ROOT / "bench" / "profiles"
@@ -95,7 +94,7 @@ def main() -> None:
     parser.add_argument("targets", nargs="*", default=["help", "dry"], choices=["help", "dry", "gets", "gates"])
     args = parser.parse_args()
     compile_sources()
-    with tempfile.TemporaryDirectory(prefix="velikey-profile-") as tmp, ReferenceServer() as server:
+    with scratch_dir(SCRATCH, "velikey-profile-") as tmp, ReferenceServer() as server:
         bench = Bench(quick=False, server=server, scratch=Path(tmp))
         for target in args.targets:
             print(profile(bench, target), file=sys.stderr)
