@@ -46,6 +46,7 @@ def run(config: RunConfig) -> RunReport:
     if loaded.errors:
         raise InputError([str(error) for error in loaded.errors])
     planned = list(loaded.planned())
+    _forget_lines(planned)
     del loaded  # ``_run`` holds the only reference to the scenarios, and lets go of them once they ran
     with handlers_restored(), embedded_server(config.embedded) as embedded:
         return asyncio.run(_run(config, planned, embedded, control))
@@ -82,6 +83,10 @@ async def _run(config: RunConfig, planned: list[Planned], embedded: Embedded | N
             del mine, ran
             planned.clear()
             docs = collect(config, pre, results, started_at=started_at, started=started, sources=sources)
+            # The evidence documents now hold the only references to the raw results, and let go of each
+            # as it is written; the line for a set that could not be written is made while they are here.
+            traffic = traffic_line(results)
+            del results
             rendered = _junit_files(docs.summary) if config.junit else {}
             try:
                 # Each file goes to the staging area as it is built; the set appears whole at the commit, or not at all.
@@ -96,8 +101,15 @@ async def _run(config: RunConfig, planned: list[Planned], embedded: Embedded | N
                 if config.junit:
                     _copy_junit(rendered, config.junit)
             except ReceiptWriteError as exc:
-                raise ReceiptsNotWritten(f"{exc}; {traffic_line(results)}") from None
+                raise ReceiptsNotWritten(f"{exc}; {traffic}") from None
     return RunReport(docs.exit_code, out_dir, docs.summary, docs.blocker)
+
+
+def _forget_lines(planned: list[Planned]) -> None:
+    """Every located error has been found: the line tables go (a loop variable in ``run`` would keep the last
+    scenario alive for the whole run, so this is a function of its own)."""
+    for each in planned:
+        each.scenario.forget_lines()
 
 
 def _junit_files(summary: dict[str, Any]) -> dict[str, bytes]:

@@ -142,7 +142,7 @@ AUTH_SOURCES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PreparedRequest:
     """Exactly what goes on the wire, secrets included: render it only through a redactor.
 

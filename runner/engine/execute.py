@@ -51,7 +51,10 @@ class Engine:
         spans = [sections(p.scenario) if self._ctx.live else [] for p in planned]
         self._turnstile = Turnstile([(k, n) for k, mine in enumerate(spans) for n in range(len(mine))])
         self._tasks = [asyncio.create_task(self._scenario(k, p, spans[k])) for k, p in enumerate(planned)]
-        return list(await asyncio.gather(*self._tasks))
+        try:
+            return list(await asyncio.gather(*self._tasks))
+        finally:
+            self._tasks = []  # a done task keeps its result: the caller's copy must be the only one (issue 11)
 
     async def _scenario(self, number: int, planned: Planned, spans: list[tuple[int, int]]) -> ScenarioResult:
         scenario = planned.scenario

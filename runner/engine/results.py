@@ -35,7 +35,7 @@ __all__ = [
 Outcome = Literal["passed", "failed", "blocked", "skipped", "planned"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rendered:
     """A request as the step would (dry-run) or did (live) make it, with placeholder credentials.
 
@@ -47,7 +47,7 @@ class Rendered:
     streamed_bytes: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """What the receipts show of the answer an SDK exchange got: status, body, content type, replayed.
 
@@ -66,7 +66,7 @@ class Answer:
         return cls(exchange.status, exchange.body, exchange.headers.get("content-type"), exchange.replayed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exchanged:
     """One request a live step sent: the request to show, the answer it got (the last attempt's, as evidence
     has always shown) and any error it raised. ``attempts`` also covers a request that got no answer at all
@@ -79,7 +79,7 @@ class Exchanged:
     error: VeliKeyError | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assertion:
     """One expectation as evaluated: ``actual`` is ``runner.scenario.MISSING`` when the path is absent."""
 
@@ -91,7 +91,7 @@ class Assertion:
     reason_code: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Probe:
     """A payload probe's facts: what was sent (hex SHA-256) and what the endpoint echoed, as echoed."""
 
@@ -106,7 +106,7 @@ class Probe:
     generator: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Metering:
     """A metering check: the usage value before and after, its delta and the window it had to land in.
 
@@ -127,7 +127,7 @@ class Metering:
         return ("-inf" if low is None else decimal_str(low)), ("inf" if high is None else decimal_str(high))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Polling:
     """An ``until:`` step's policy and, once live, how many polls it made (``None`` in a dry run)."""
 
@@ -137,7 +137,7 @@ class Polling:
     polls: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepResult:
     """One step's outcome and everything it saw.
 
@@ -161,7 +161,7 @@ class StepResult:
     duration_ms: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScenarioResult:
     id: str
     title: str

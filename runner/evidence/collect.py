@@ -178,31 +178,36 @@ def summary_document(
 
 
 class EvidenceDocuments(Mapping[str, dict[str, Any]]):
-    """Evidence path → document, each rendered only when asked for and never kept.
+    """Evidence path → document, each rendered when asked for, once, and never kept.
 
     A live run's evidence outweighs the rest of its receipts; built all at once it held about 6 KiB a
     step in memory until the set was written. Rendered one at a time, the receipts stage holds one
-    document and its bytes (issue 11 item 5). The same redactor renders every document, as before.
+    document and its bytes (issue 11 item 5). Asking for a document also lets go of the step's raw
+    result (its requests and answers), so once the evidence is written the rest of the set is built
+    without them. The same redactor renders every document, as before.
     """
 
     def __init__(self, run_id: str, scenarios: Sequence[ScenarioResult], redactor: Redactor) -> None:
         self._run_id, self._redactor = run_id, redactor
-        self._steps = {evidence_path(s.id, step.id): (s.id, step)
+        # Only what evidence shows, not the step results: the rest of a result (its rendered requests, its
+        # assertions) is in the summary by now, and is freed with the results (about 1.3 KiB a step).
+        self._steps = {evidence_path(s.id, step.id): (s.id, step.id, step.polling.polls if step.polling else None,
+                                                      step.exchanges)
                        for s in scenarios for step in s.all_steps if step.exchanges}
 
     def __getitem__(self, path: str) -> dict[str, Any]:
-        scenario, step = self._steps[path]
+        scenario, step, polls, exchanges = self._steps.pop(path)
         return {
             "schema_version": 1,
             "run_id": self._run_id,
             "scenario": scenario,
-            "step": step.id,
-            "polls": step.polling.polls if step.polling else None,
-            "exchanges": [exchange_view(e, self._redactor) for e in step.exchanges],
+            "step": step,
+            "polls": polls,
+            "exchanges": [exchange_view(e, self._redactor) for e in exchanges],
         }
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._steps)
+        return iter(list(self._steps))  # the paths not yet asked for (asking removes one)
 
     def __len__(self) -> int:
         return len(self._steps)

@@ -81,21 +81,27 @@ def build_receipt_set(
     for name in rendered or {}:
         if name not in OTHER_FILES or name == SUMMARY_MD:
             raise ReceiptSetError(f"{name!r} is not a rendered receipt file")
-    docs: dict[str, dict[str, Any]] = {"SUMMARY.json": summary, "run-manifest.json": manifest}
-    if blocker is not None:
-        docs["BLOCKER.json"] = blocker
-    # Every whole-run document is validated before the first byte is written. Each is validated once, and
-    # the bytes that validation serialised are the file; SUMMARY.json, the largest, is written in pieces.
-    pending = {name: _validated(name, doc) for name, doc in docs.items() if name != "SUMMARY.json"}
-    timings_bytes = validate_document("timings", timings)
-    digests = {"SUMMARY.json": write("SUMMARY.json", _validated_chunks("SUMMARY.json", summary))}
-    for name, data in pending.items():
-        digests[name] = write(name, (data,))
-    del pending
+    # Evidence first: a lazy ``evidence`` lets go of each step's raw exchanges as its document is made, so
+    # the whole-run documents below are validated and written without them held (issue 11). Nothing is
+    # visible until the staged set's commit, so the order of the writes changes no file and no guarantee.
+    digests: dict[str, str] = {}
+    docs: dict[str, dict[str, Any]] = {}
     for name in evidence:
         data, docs[name] = _evidence_file(name, evidence[name])
         digests[name] = write(name, (data,))
         del data
+    docs |= {"SUMMARY.json": summary, "run-manifest.json": manifest}
+    if blocker is not None:
+        docs["BLOCKER.json"] = blocker
+    # Every whole-run document is validated before any of them is written. Each is validated once, and
+    # the bytes that validation serialised are the file; SUMMARY.json, the largest, is written in pieces.
+    pending = {name: _validated(name, doc) for name, doc in docs.items()
+               if name != "SUMMARY.json" and kind_for(name) != "evidence"}
+    timings_bytes = validate_document("timings", timings)
+    digests["SUMMARY.json"] = write("SUMMARY.json", _validated_chunks("SUMMARY.json", summary))
+    for name, data in pending.items():
+        digests[name] = write(name, (data,))
+    del pending
     digests[SUMMARY_MD] = write(SUMMARY_MD, markdown_chunks(summary))
     for name, data in (rendered or {}).items():
         digests[name] = write(name, (data,))

@@ -410,10 +410,16 @@ class Scenario(_Node):
         """Inputs a step may use: the scenario's ``needs`` plus its own."""
         return frozenset(self.needs) | frozenset(step.needs)
 
+    def forget_lines(self) -> None:
+        """Drop the value-to-line table once nothing will ask ``location`` again (a run, after loading):
+        it is about 0.8 KiB a step, held otherwise while every step runs (issue 11). Each model object
+        keeps its own ``source``; ``location`` then answers the scenario's."""
+        self._lines = {}
+
     def location(self, *path: str | int) -> SourceLocation | None:
         """The line of a value in the file, e.g. ``location("steps", 3, "with", "plan_id")``.
 
-        Falls back to the nearest enclosing value that was written.
+        Falls back to the nearest enclosing value that was written (the scenario itself after ``forget_lines``).
         """
         if self._source is None:
             return None

@@ -133,3 +133,27 @@ def test_a_step_cut_short_by_a_stop_makes_the_run_exit_130() -> None:
     assert exit_code([ScenarioResult("a", "A", "a.yaml", (cut,))]) == exits.INTERRUPTED
     timed_out = StepResult("usage", "call", "failed", "timeout", "out of time")
     assert exit_code([ScenarioResult("a", "A", "a.yaml", (timed_out,))]) == exits.FAIL
+
+
+def test_an_evidence_document_is_made_once_and_lets_go_of_the_raw_exchange() -> None:
+    """A long run must not hold every step's raw exchanges while the rest of its set is built (issue 11): asking
+    for a step's evidence renders it and drops the exchange, so nothing but the caller's copy remains."""
+    import gc
+    import weakref
+
+    from runner.evidence.collect import evidence_documents
+
+    error = ServerError("the tenant said no", status=503)
+    watched = weakref.ref(error)
+    step = StepResult(id="plan", kind="call", outcome="failed", reason_code="server_error", message="",
+                      call="rollouts.plan", exchanges=(Exchanged(_prepared(), None, 1, error),))
+    evidence = evidence_documents("run-1", [ScenarioResult("s", "S", "s.yaml", (step,))], REDACTOR)
+    del step, error
+    gc.collect()
+    assert watched() is not None  # still needed: the document is not made yet
+    assert list(evidence) == ["evidence/s/plan.json"]
+    document = evidence["evidence/s/plan.json"]
+    assert document["exchanges"][0]["error"]["type"] == "ServerError" and SECRET not in str(document)
+    gc.collect()
+    assert watched() is None
+    assert len(evidence) == 0 and "evidence/s/plan.json" not in evidence

@@ -65,6 +65,10 @@ def test_model_objects_remember_where_they_were_written(tmp_path: Path) -> None:
     assert str(scenario.location("steps", 1, "with", "policy_id")) == "s.yaml:12"
     # A path that was not written falls back to the nearest enclosing value.
     assert str(scenario.location("steps", 1, "save", "nope")) == "s.yaml:14"
+    # A run forgets the table once loading is done: objects keep their own lines, lookups answer the scenario's.
+    scenario.forget_lines()
+    assert str(scenario.location("steps", 1, "with", "policy_id")) == "s.yaml:1"
+    assert apply.expect[0].source == SourceLocation("s.yaml", 19)
 
 
 def test_numbers_are_exact_decimals(tmp_path: Path) -> None:
