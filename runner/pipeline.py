@@ -86,7 +86,7 @@ async def _run(config: RunConfig, planned: list[Planned], embedded: Embedded | N
             # The evidence documents now hold the only references to the raw results, and let go of each
             # as it is written; the line for a set that could not be written is made while they are here.
             traffic = traffic_line(results)
-            del results
+            del results, sources
             rendered = _junit_files(docs.summary) if config.junit else {}
             try:
                 # Each file goes to the staging area as it is built; the set appears whole at the commit, or not at all.

@@ -61,7 +61,7 @@ __all__ = [
 OUTCOMES = ("passed", "failed", "blocked", "skipped", "planned")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepSource:
     """What the scenario file says about a step that its result does not: where it is, whether it is a dry run."""
 

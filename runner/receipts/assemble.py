@@ -22,6 +22,7 @@ from runner.receipts.validate import (
     TIMINGS_FILE,
     ReceiptSchemaError,
     check_consistency,
+    evidence_problems,
     kind_for,
     validate_document,
     validated_chunks,
@@ -84,19 +85,20 @@ def build_receipt_set(
     # Evidence first: a lazy ``evidence`` lets go of each step's raw exchanges as its document is made, so
     # the whole-run documents below are validated and written without them held (issue 11). Nothing is
     # visible until the staged set's commit, so the order of the writes changes no file and no guarantee.
+    # Each is checked against the summary as it is written, and none is kept: ten thousand would be 2 MiB.
     digests: dict[str, str] = {}
-    docs: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
     for name in evidence:
-        data, docs[name] = _evidence_file(name, evidence[name])
-        digests[name] = write(name, (data,))
-        del data
-    docs |= {"SUMMARY.json": summary, "run-manifest.json": manifest}
+        doc = evidence[name]
+        digests[name] = write(name, (_validated(name, doc),))
+        problems += evidence_problems(name, doc, summary["run_id"])
+        del doc
+    docs: dict[str, dict[str, Any]] = {"SUMMARY.json": summary, "run-manifest.json": manifest}
     if blocker is not None:
         docs["BLOCKER.json"] = blocker
     # Every whole-run document is validated before any of them is written. Each is validated once, and
     # the bytes that validation serialised are the file; SUMMARY.json, the largest, is written in pieces.
-    pending = {name: _validated(name, doc) for name, doc in docs.items()
-               if name != "SUMMARY.json" and kind_for(name) != "evidence"}
+    pending = {name: _validated(name, doc) for name, doc in docs.items() if name != "SUMMARY.json"}
     timings_bytes = validate_document("timings", timings)
     digests["SUMMARY.json"] = write("SUMMARY.json", _validated_chunks("SUMMARY.json", summary))
     for name, data in pending.items():
@@ -109,20 +111,13 @@ def build_receipt_set(
     result_bytes = _validated(RESULT_FILE, result)
 
     docs[RESULT_FILE] = result
-    problems = check_consistency({**docs, TIMINGS_FILE: timings}, [*digests, RESULT_FILE, TIMINGS_FILE])
+    problems += check_consistency({**docs, TIMINGS_FILE: timings}, [*digests, RESULT_FILE, TIMINGS_FILE])
     if problems:
         raise ReceiptSetError("inconsistent receipt set: " + "; ".join(problems))
 
     digests[RESULT_FILE] = write(RESULT_FILE, (result_bytes,))
     digests[TIMINGS_FILE] = write(TIMINGS_FILE, (timings_bytes,))
     return dict(sorted(digests.items()))
-
-
-def _evidence_file(name: str, doc: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
-    """An evidence document's bytes and the names the set checks need: one document is held at a time
-    (a lazy ``evidence`` mapping renders it when asked), so a long run's evidence is never in memory whole.
-    """
-    return _validated(name, doc), {key: doc[key] for key in ("run_id", "scenario", "step")}
 
 
 def _validated(name: str, doc: Mapping[str, Any]) -> bytes:

@@ -36,6 +36,7 @@ a corpus.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -60,6 +61,8 @@ Path = tuple[str | int, ...]
 MAX_DEPTH = 64
 MAX_DIGITS = 100
 TOO_LONG = f"number too long: at most {MAX_DIGITS} digits when written out in full"
+# Scalar strings up to this length are interned by the event loader.
+_INTERNED = 64
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -337,7 +340,10 @@ class _EventWalker:
                 raise _NotATree
             tag = self._tag(ScalarNode, event, event.value)
             mark: Any = event.start_mark  # libyaml's Mark, which a node composed in C holds too
-            return scalar_value(ScalarNode(tag, event.value, mark, mark, event.style))
+            value = scalar_value(ScalarNode(tag, event.value, mark, mark, event.style))
+            # One object for each repeated short string (keys, operation names, paths), not one per occurrence:
+            # they outlive the file in the scenario and in every step's summary entry (issue 11).
+            return sys.intern(value) if type(value) is str and len(value) <= _INTERNED else value
         if isinstance(event, yaml.SequenceStartEvent):
             if self._tag(SequenceNode, event, None) != _SEQ:
                 raise _NotATree

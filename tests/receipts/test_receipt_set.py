@@ -94,6 +94,11 @@ def test_float_is_refused_with_its_path(docs: dict[str, Any]) -> None:
         (lambda d: d["summary"]["scenarios"][0]["steps"][0].update(evidence=None), "not referenced"),
         (lambda d: d.update(evidence={}), "missing"),
         (lambda d: d["summary"].update(result="fail"), "exit_code 0 does not match"),
+        # Evidence is checked as it is written, and not kept for the set check: both still refuse.
+        (lambda d: d["evidence"]["evidence/release-gate/health.json"].update(run_id="run-ffffffffffffffff"),
+         "health.json: run_id run-ffffffffffffffff differs from SUMMARY.json's"),
+        (lambda d: d["evidence"]["evidence/release-gate/health.json"].update(step="probe"),
+         "health.json: holds scenario 'release-gate' step 'probe', not this path's"),
     ],
 )
 def test_inconsistent_set_raises(docs: dict[str, Any], change: Any, message: str) -> None:
