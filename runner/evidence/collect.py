@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+from sys import intern
 from typing import Any
 
 import runner
@@ -119,7 +120,7 @@ def _step(scenario: str, step: StepResult, live: bool, redactor: Redactor, sourc
         "call": step.call,
         "outcome": step.outcome,
         "reason_code": step.reason_code,
-        "message": message(step, redactor),
+        "message": intern(message(step, redactor)),  # shared like the views' strings (runner.evidence.views)
         "request": requests[0] if requests else None,
         "requests": requests,
         "response": response_view(last) if last is not None else None,
