@@ -104,7 +104,10 @@ async def health() -> dict[str, Any]:
 
 
 _ACTIVE = "Only active policies when true; false or absent lists them all."
-Offset = Annotated[int, Query(ge=0, description="Skip this many matching items (paging).")]
+# A Query per route, never one shared by two: FastAPI (0.165) sets the parameter's alias on the Query object when
+# it builds a route, lazily at its first request, and pydantic then warns at the next route that uses the same
+# object (an error under pytest: one 500 for whichever request built it, seen in the slow suite's fault matrix).
+_OFFSET = "Skip this many matching items (paging)."
 
 
 @router.get("/api/policies", response_model=PoliciesResponse, responses=_errors(401, 422), tags=["policies"], **_AUTHED)
@@ -113,7 +116,7 @@ async def list_policies(
     isActive: Annotated[bool, Query(description=_ACTIVE + " The public SDK's form.")] = False,
     active_only: Annotated[bool, Query(description=_ACTIVE + " The older form.")] = False,
     limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many (default: all).")] = None,
-    offset: Offset = 0,
+    offset: Annotated[int, Query(ge=0, description=_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Policies ordered by id; either filter form selects the active ones, ``total`` counts before paging."""
     return tenant.list_policies(isActive or active_only, limit, offset)
@@ -132,7 +135,7 @@ async def list_alerts(
     tenant: TenantDep,
     resolved: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
-    offset: Offset = 0,
+    offset: Annotated[int, Query(ge=0, description=_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Alerts newest first; ``total`` counts the matching ones before paging."""
     return tenant.list_alerts(resolved, limit, offset)
