@@ -132,17 +132,21 @@ def _fast_validators() -> Mapping[str, jsonschema_rs.Validator]:
     words the problems. Formats stay annotations, as they are for the reference (no format checker).
     tests/receipts/test_fast_validation.py holds the two to the same verdicts on a corpus.
     """
-    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in _schema_files().values()])
-    return {kind: jsonschema_rs.validator_for(schema, registry=registry, validate_formats=False)
+    return {kind: jsonschema_rs.validator_for(schema, registry=_fast_registry(), validate_formats=False)
             for kind, schema in _schemas().items()}
+
+
+@functools.cache
+def _fast_registry() -> jsonschema_rs.Registry:
+    """Every schema file by ``$id``, so cross-file ``$ref`` resolves: one registry for every fast validator."""
+    return jsonschema_rs.Registry([(schema["$id"], schema) for schema in _schema_files().values()])
 
 
 @functools.cache
 def _fast_step_validator() -> jsonschema_rs.Validator:
     """The summary schema's ``step`` definition on its own, for ``_fast_valid_summary``."""
-    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in _schema_files().values()])
     step = {"$ref": _schema_files()["summary"]["$id"] + "#/$defs/step"}
-    return jsonschema_rs.validator_for(step, registry=registry, validate_formats=False)
+    return jsonschema_rs.validator_for(step, registry=_fast_registry(), validate_formats=False)
 
 
 def _fast_valid(kind: str, obj: Any) -> bool:
