@@ -13,8 +13,6 @@ from __future__ import annotations
 import functools
 from typing import Any, Final
 
-import re2
-
 __all__ = ["MAX_PATTERN_CHARS", "MAX_TEXT_BYTES", "compile_pattern", "search"]
 
 MAX_PATTERN_CHARS: Final = 1024
@@ -22,8 +20,16 @@ MAX_TEXT_BYTES: Final = 64 * 1024
 
 
 @functools.cache
+def _re2() -> Any:
+    """The RE2 module, imported by the first pattern (a few ms every run would pay, most scenarios have none)."""
+    import re2
+
+    return re2
+
+
+@functools.cache
 def _options() -> Any:
-    options = re2.Options()
+    options = _re2().Options()
     options.log_errors = False  # the error is raised to lint; RE2's own log would go to stderr
     return options
 
@@ -33,6 +39,7 @@ def compile_pattern(pattern: str) -> Any:
     """The compiled RE2 program for ``pattern``; ``ValueError`` (one line) if RE2 cannot run it."""
     if len(pattern) > MAX_PATTERN_CHARS:
         raise ValueError(f"a matches pattern is at most {MAX_PATTERN_CHARS} characters, this one {len(pattern)}")
+    re2 = _re2()
     try:
         return re2.compile(pattern, options=_options())
     except re2.error as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,33 @@ def test_a_dry_run_with_junit_imports_it(tmp_path: Path) -> None:
                                           "--junit", str(tmp_path / "junit.xml"), "scenarios")
     assert "runner.report.junit" in imported
     assert (tmp_path / "junit.xml").is_file()
+
+
+def _fake_pydantic_plugin(root: Path) -> Path:
+    """A distribution on ``PYTHONPATH`` declaring a pydantic plugin that leaves a mark when it is loaded."""
+    info = root / "markplugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: markplugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[pydantic]\nmark = markplugin:plugin\n")
+    (root / "markplugin.py").write_text(
+        "import os, pathlib\npathlib.Path(os.environ['MARK_FILE']).write_text('loaded')\n"
+        "class Plugin:\n    def new_schema_validator(self, *args, **kwargs):\n        return None, None, None\n"
+        "plugin = Plugin()\n")
+    return root
+
+
+def test_a_run_loads_no_pydantic_plugin(tmp_path: Path) -> None:
+    site = _fake_pydantic_plugin(tmp_path / "site")
+    mark = tmp_path / "mark"
+    env = {**os.environ, "PYTHONPATH": str(site), "MARK_FILE": str(mark)}
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    # The plugin is seen: a plain pydantic model in the same environment loads it.
+    subprocess.run([sys.executable, "-c", "import pydantic\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)"],
+                   env=env, check=True, timeout=60)
+    assert mark.read_text() == "loaded"
+    mark.unlink()
+    script = Path(sys.executable).parent / "velikey-e2e"
+    done = subprocess.run([str(script), "run", "--dry-run", "--out", str(tmp_path / "out"), "scenarios"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not mark.exists()
