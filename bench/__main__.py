@@ -15,7 +15,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -57,13 +56,9 @@ def _header(quick: bool, load_before: str, seconds: float, files: str) -> str:
 
 
 def _files_line(scratch: Path) -> str:
-    """Where the receipts go and what creating a file costs there (and in the system temp folder, if elsewhere)."""
+    """Where the receipts go and what creating a file costs there."""
     shown = scratch.parent.relative_to(ROOT) if scratch.is_relative_to(ROOT) else scratch.parent
-    line = f"receipts under {shown}/: {file_creation_us(scratch):.0f} µs CPU to create a 2 KiB file"
-    temp = Path(tempfile.gettempdir()).resolve()
-    if not scratch.resolve().is_relative_to(temp):
-        line += f" ({temp}: {file_creation_us(temp):.0f} µs)"
-    return line
+    return f"receipts under {shown}/: {file_creation_us(scratch):.0f} µs CPU to create a 2 KiB file"
 
 
 def main() -> None:
@@ -73,6 +68,8 @@ def main() -> None:
     parser.add_argument("--scratch", metavar="DIR", type=Path, default=SCRATCH,
                         help="where measured runs write their receipts (default: .bench/ in the checkout)")
     args = parser.parse_args()
+    if args.scratch.exists() and not args.scratch.is_dir():
+        parser.error(f"--scratch {args.scratch}: not a folder")
     compile_sources()
     load_before, started = _load(), time.monotonic()
     rows: list[Row] = []

@@ -28,9 +28,8 @@ from .replay import recorded_requests, write_requests
 __all__ = ["ROOT", "SCRATCH", "Bench", "compile_sources", "file_creation_us", "scratch_dir"]
 
 ROOT = Path(__file__).resolve().parents[1]
-# Where measured runs write their receipts: inside the checkout, as a user's ``--out receipts/...`` is, rather than
-# the system temp folder, which on this project's VMs costs 0.6-1.3 ms of kernel CPU per file created against
-# 0.05 ms elsewhere on the same disk (it would bill the runner, which writes a file per step, for the machine).
+# Where measured runs write their receipts: inside the checkout, as a user's ``--out receipts/...`` is. Nothing in it
+# is removed until the bench ends (``measure.run_child`` says why).
 SCRATCH = ROOT / ".bench"
 _STEERING = ("AXIS_", "AEGIS_", "SDK_E2E_", "VELIKEY_", "GITHUB_", "CI_", "SOURCE_DATE_EPOCH")
 # A live run's default deadline would cut the largest runs short; the figures must come from whole runs.
@@ -157,12 +156,13 @@ def scratch_dir(parent: Path, prefix: str) -> tempfile.TemporaryDirectory[str]:
 
 def file_creation_us(parent: Path, files: int = 300) -> float:
     """Median CPU µs to create, write (2 KiB) and close one new file under ``parent``: the filesystem's share
-    of a receipt set (one file per step), printed with the table so a slow folder is seen, not blamed."""
-    with tempfile.TemporaryDirectory(prefix="filecost-", dir=parent) as folder:
-        costs = []
-        for n in range(files):
-            started = time.process_time()
-            with open(os.path.join(folder, f"f{n}.json"), "xb") as handle:
-                handle.write(b"x" * 2048)
-            costs.append(time.process_time() - started)
+    of a receipt set (one file per step), printed with the table so a slow folder is seen, not blamed.
+    The files stay (``parent`` is the scratch folder): removing them would slow the runs that follow."""
+    folder = tempfile.mkdtemp(prefix="filecost-", dir=parent)
+    costs = []
+    for n in range(files):
+        started = time.process_time()
+        with open(os.path.join(folder, f"f{n}.json"), "xb") as handle:
+            handle.write(b"x" * 2048)
+        costs.append(time.process_time() - started)
     return statistics.median(costs) * 1e6
