@@ -1,17 +1,19 @@
 """Whole-process measurements: wall time, CPU time and peak RSS of one child, and medians of alternated runs.
 
-Each child is reaped with ``os.wait4``, which returns that child's own rusage: ``RUSAGE_CHILDREN``
-would report the largest child so far, not this one. Runs of the command under test and of its
-baseline alternate (A B, B A, ...), so drift in the shared machine's load hits both alike.
+Each child is started by ``bench/spawner.py``, a process of the standard library alone, and reaped
+with ``os.wait4``, which returns that child's own rusage: ``RUSAGE_CHILDREN`` would report the
+largest child so far, and a child of the bench process itself at least the bench's size. Runs of
+the command under test and of its baseline alternate (A B, B A, ...), so drift in the shared
+machine's load hits both alike.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import statistics
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,38 +73,41 @@ def run_child(child: Child, run: int = 0) -> Sample:
     """Run ``child`` to completion (or its time limit) and return what it cost.
 
     Its receipts stay in ``scratch`` until the bench ends: on ext4 without a journal (this project's
-    VMs), creating a file skips every inode of its block group freed in the last 30 seconds, reading
-    each (``recently_deleted`` in ``find_inode_bit``), so removing one run's 10,000 files right before
-    the next run made each file that run created cost up to 0.6 ms of kernel CPU instead of 0.03 ms.
+    VMs), creating a file skips every inode of its block group freed in the last 60 seconds (360 while the
+    inode's table block is dirty), reading each (``recently_deleted`` in ``find_inode_bit``), so removing
+    one run's 10,000 files right before the next made each file that run created cost up to 0.6 ms of
+    kernel CPU instead of 0.03 ms.
     """
     out = tempfile.mkdtemp(prefix="out-", dir=child.scratch) if child.scratch is not None else ""
     return _run(child, [a.replace("{run}", str(run)).replace("{out}", out) for a in child.argv])
 
 
+_SPAWNER: subprocess.Popen[str] | None = None
+
+
+def _spawner() -> subprocess.Popen[str]:
+    """The small process that starts every measured child (``bench/spawner.py`` says why), started once."""
+    global _SPAWNER
+    if _SPAWNER is None or _SPAWNER.poll() is not None:
+        script = Path(__file__).with_name("spawner.py")
+        _SPAWNER = subprocess.Popen([sys.executable, "-I", "-S", str(script)], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True)
+    return _SPAWNER
+
+
 def _run(child: Child, argv: list[str]) -> Sample:
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        env=None if child.env is None else dict(child.env),
-        cwd=child.cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    timer = threading.Timer(child.timeout_s, proc.kill)
-    timer.start()
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()  # drained while it runs, so a chatty child never blocks on a full pipe
-    _, status, usage = os.wait4(proc.pid, 0)
-    timer.cancel()
-    wall = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    proc.stderr.close()
-    timed_out = wall >= child.timeout_s and proc.returncode < 0
-    if not timed_out and proc.returncode not in child.ok_codes:
-        tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise ChildFailed(f"{' '.join(argv[:3])}... exited {proc.returncode}: {' | '.join(tail)}")
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, timed_out)
+    spawner = _spawner()
+    assert spawner.stdin is not None and spawner.stdout is not None
+    job = {"argv": argv, "env": None if child.env is None else dict(child.env),
+           "cwd": None if child.cwd is None else str(child.cwd), "timeout_s": child.timeout_s}
+    spawner.stdin.write(json.dumps(job) + "\n")
+    spawner.stdin.flush()
+    done = json.loads(spawner.stdout.readline())
+    timed_out = done["wall"] >= child.timeout_s and done["returncode"] < 0
+    if not timed_out and done["returncode"] not in child.ok_codes:
+        tail = done["stderr_tail"].strip().splitlines()[-3:]
+        raise ChildFailed(f"{' '.join(argv[:3])}... exited {done['returncode']}: {' | '.join(tail)}")
+    return Sample(done["wall"], done["cpu"], done["rss_mib"], done["returncode"], timed_out)
 
 
 def _stats(samples: list[Sample]) -> Stats:
