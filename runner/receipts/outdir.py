@@ -22,7 +22,7 @@ import os
 import secrets
 import stat
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import TracebackType
 
 __all__ = [
@@ -73,11 +73,12 @@ def staging_name(out_dir: Path, kind: str, token: str | None = None) -> Path:
 
 def is_receipt_name(name: str) -> bool:
     """Whether ``name`` (relative, ``/``-separated) is a file a receipt set may hold."""
-    parts = PurePosixPath(name).parts
+    parts = name.split("/")
     if len(parts) == 1:
-        return parts[0] in KNOWN_FILES
+        return name in KNOWN_FILES
     return (
         len(parts) == 3
+        and all(parts)
         and parts[0] == EVIDENCE
         and parts[2].endswith(".json")
         and len(parts[2]) > len(".json")

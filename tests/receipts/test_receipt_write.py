@@ -70,7 +70,9 @@ def test_refuses_a_file_in_the_way(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["/etc/passwd", "../escape", "a/../b", "", "a//b", "./a", "a\\b", "notes.txt",
-                                  "evidence/a.json", "evidence/s/.hidden.json", "evidence/s/t/u.json"])
+                                  "evidence/a.json", "evidence/s/.hidden.json", "evidence/s/t/u.json", ".", "..",
+                                  "evidence//s.json", "evidence/s/x.json/", "./evidence/s/x.json", "evidence/./x.json",
+                                  "/evidence/s/x.json", "SUMMARY.json/", "evidence/s/..json", "evidence/../x.json"])
 def test_refuses_unsafe_or_unknown_names(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError):
         write_receipt_set(tmp_path / "run", {**FILES, name: b"x"})
