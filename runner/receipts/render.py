@@ -84,6 +84,12 @@ def _flat(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return pairs
 
 
+def _has_checks(step: Mapping[str, Any]) -> bool:
+    """Whether ``_checks(step)`` has a row, without making the rows."""
+    made = step["outcome"] != "planned" and (step["probe"] is not None or step["metering"] is not None)
+    return bool(step["assertions"]) or made
+
+
 def _checks(step: Mapping[str, Any]) -> list[dict[str, str]]:
     """Each check the step made, with what it expected and what it got: assertions, the probe, the metering."""
     rows = [{"what": md_code(a["path"]), "op": a["op"], "expected": _json(a["expected"]), "actual": _json(a["actual"]),
@@ -105,13 +111,8 @@ def _replayed(step: Mapping[str, Any]) -> bool:
     return bool(step["probe"] and step["probe"]["replayed"])
 
 
-def _flag(step: Mapping[str, Any]) -> dict[str, Any]:
-    """A step's row flags and checks, made when the template reaches the step and let go after it."""
-    return {"replayed": _replayed(step), "checks": _checks(step)}
-
-
 def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The template's input: the summary, a step's flags and checks as it is reached, and the catalog text
+    """The template's input: the summary, a step's flag and checks as it is reached, and the catalog text
     for what to fix. Nothing is built per step up front: a long run's rows are rendered one at a time."""
     todo = []
     for scenario in summary["scenarios"]:
@@ -128,8 +129,9 @@ def _view(summary: Mapping[str, Any]) -> dict[str, Any]:
         "facts": facts,
         "transport": [(key, md_code(value) if isinstance(value, str) else _json(value))
                       for key, value in _flat(facts["transport"])],
-        "flag": _flag,
-        "checked": {s["id"]: any(_checks(step) for step in [*s["steps"], *s.get("cleanup", ())])
+        "replayed": _replayed,  # a step's row flag and its checks are made when the template reaches the step
+        "checks": _checks,
+        "checked": {s["id"]: any(_has_checks(step) for step in [*s["steps"], *s.get("cleanup", ())])
                     for s in summary["scenarios"]},
         "counts_text": ", ".join(f"{key} {summary['counts'][key]}" for key in _COUNT_KEYS),
         "codes_text": codes or "none",

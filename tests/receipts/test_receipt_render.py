@@ -152,3 +152,17 @@ def test_dry_runs_replays_and_evidence_are_shown(docs: dict[str, Any]) -> None:
     row = next(line for line in render_markdown(docs["summary"]).splitlines() if line.startswith("| `health` | 6"))
     assert row == ("| `health` | 6 | call, server-side dry run | passed (replayed) | `ok` |  | "
                    "[health.json](evidence/release-gate/health.json) |")
+
+
+def test_the_checks_table_is_announced_exactly_when_a_step_has_a_check_row() -> None:
+    # The "Checks" heading is decided without making the rows; it must agree with the rows for every kind of step.
+    from runner.receipts.render import _checks, _has_checks
+
+    golden = Path(__file__).resolve().parents[1] / "golden"
+    steps = [step for mode in ("live", "dry-run")
+             for scenario in json.loads((golden / mode / "SUMMARY.json").read_text())["scenarios"]
+             for step in [*scenario["steps"], *scenario.get("cleanup", ())]]
+    changes = ({}, {"assertions": []}, {"outcome": "planned"}, {"assertions": [], "outcome": "planned"})
+    variants = [{**step, **change} for step in steps for change in changes]
+    assert {bool(_checks(s)) for s in variants} == {True, False}
+    assert all(_has_checks(step) == bool(_checks(step)) for step in variants)
