@@ -2,7 +2,7 @@
 
 A reviewer or gate must never see half a receipt set: an interrupted run leaves either the
 previous directory (or none) or a complete, valid set. Files are therefore written into a
-hidden sibling staging directory as they are built (``StagedSet``), fsynced at the commit, and
+hidden sibling staging directory as they are built (``StagedSet``), flushed to disk at the commit, and
 the directory is swapped into place with renames on the same filesystem. The swap is two renames (old aside, new in); an
 interruption between them leaves no ``out_dir`` and the old set parked as a hidden sibling,
 which the next run restores (``runner.receipts.outdir``).
@@ -15,11 +15,14 @@ deletes only those names: ``--out ~`` must not delete a home directory.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -75,6 +78,53 @@ def _fsync_file(path: Path | str) -> None:
 def _fsync_files(paths: Iterable[str]) -> None:
     for path in paths:
         _fsync_file(path)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """``syncfs(2)`` where it reports write-back errors (Linux 5.8 and later), else None.
+
+    One call flushes every file and directory of the set (and whatever else that filesystem holds
+    dirty): 0.13 s for 10,000 new files here, where a fsync each took 1.0-1.4 s with four threads.
+    Before 5.8 it could return 0 after a failed write-back, so there each file is fsynced instead.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        version = tuple(int(part) for part in os.uname().release.split(".")[:2])
+    except ValueError:
+        return None
+    if version < (5, 8):
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
+
+    def syncfs(fd: int) -> int:
+        return 0 if function(fd) == 0 else ctypes.get_errno()
+
+    return syncfs
+
+
+def _synced_by_syncfs(folder: Path) -> bool:
+    """Flush the filesystem holding ``folder`` in one call; False where that is not available (fsync each)."""
+    syncfs = _syncfs()
+    if syncfs is None:
+        return False
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        error = syncfs(fd)
+    finally:
+        os.close(fd)
+    if error == errno.ENOSYS:  # a kernel built without it, or a sandbox refusing it
+        return False
+    if error:
+        raise OSError(error, os.strerror(error))
+    return True
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -190,20 +240,25 @@ class StagedSet:
                 if problem is not None:
                     raise ReceiptWriteError(f"{self.out_dir} {problem}; refusing to replace it")
             # Durability batched: every file is written before any is synced, so the kernel writes them back
-            # together; a few threads overlap the syncs' waits. Then each directory once, deepest first.
-            # One task a thread, each a share of the files: a future per file would be ten thousand objects.
-            # The paths are made here from the names, not kept from each write: ten thousand of them are 1.5 MiB.
-            written = [os.path.join(self._staging, *name.split("/")) for name in self.digests]
-            with ThreadPoolExecutor(max_workers=_SYNC_THREADS) as pool:
-                shares = [written[n::_SYNC_THREADS] for n in range(_SYNC_THREADS)]
-                for _ in pool.map(_fsync_files, shares):
-                    pass
-            for directory in sorted(self._directories, key=lambda p: len(p.parts), reverse=True):
-                _fsync_dir(directory)
+            # together, in one syncfs where it can be trusted (``_syncfs``); else a few threads overlap the
+            # fsyncs' waits, then each directory once, deepest first.
+            if not _synced_by_syncfs(self._staging):
+                self._fsync_each()
             _swap_in(self._staging, self.out_dir, parked)
             self._open = False
         _fsync_dir(self.out_dir.parent)
         remove_receipt_set(parked)
+
+    def _fsync_each(self) -> None:
+        # One task a thread, each a share of the files: a future per file would be ten thousand objects.
+        # The paths are made here from the names, not kept from each write: ten thousand of them are 1.5 MiB.
+        written = [os.path.join(self._staging, *name.split("/")) for name in self.digests]
+        with ThreadPoolExecutor(max_workers=_SYNC_THREADS) as pool:
+            shares = [written[n::_SYNC_THREADS] for n in range(_SYNC_THREADS)]
+            for _ in pool.map(_fsync_files, shares):
+                pass
+        for directory in sorted(self._directories, key=lambda p: len(p.parts), reverse=True):
+            _fsync_dir(directory)
 
     def discard(self) -> None:
         """Remove the staging directory unless the set was committed; ``out_dir`` is untouched."""

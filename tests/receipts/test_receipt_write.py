@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import subprocess
@@ -104,9 +105,10 @@ def test_failure_mid_write_leaves_old_set_and_no_staging(
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors through /proc")
-def test_every_file_and_directory_is_synced_once_after_all_are_written_and_before_the_swap(
+def test_without_syncfs_every_file_and_directory_is_synced_once_after_all_are_written_and_before_the_swap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(write_mod, "_syncfs", lambda: None)  # not Linux, or a kernel before 5.8
     events: list[tuple[str, str]] = []
     real_fsync, real_rename, real_write = os.fsync, os.rename, write_mod._write_new_file
 
@@ -144,12 +146,77 @@ def test_failure_mid_write_without_previous_set_leaves_nothing(tmp_path: Path, m
     def broken_fsync(fd: int) -> None:
         raise OSError("no space left")
 
+    monkeypatch.setattr(write_mod, "_syncfs", lambda: None)
     out = tmp_path / "run"
     with claim_out_dir(out) as claim:  # preflight's probe passes; the disk fills up during the write
         monkeypatch.setattr(write_mod.os, "fsync", broken_fsync)
         with pytest.raises(ReceiptWriteError, match=f"cannot write the receipt set {out}: no space"):
             write_receipt_set(out, FILES, claim=claim)
     assert _siblings(tmp_path) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors through /proc")
+def test_with_syncfs_the_set_is_flushed_in_one_call_after_every_write_and_before_the_swap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[tuple[str, str]] = []
+    real_syncfs = write_mod._syncfs()
+    real_rename, real_write = os.rename, write_mod._write_new_file
+
+    def syncfs(fd: int) -> int:
+        events.append(("syncfs", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_syncfs(fd) if real_syncfs is not None else 0
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+
+    def rename(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
+        events.append(("rename", str(src)))
+        real_rename(src, dst)
+
+    def write(path: Path, data: bytes) -> None:
+        events.append(("write", str(path)))
+        real_write(path, data)
+
+    monkeypatch.setattr(write_mod, "_syncfs", lambda: syncfs)
+    monkeypatch.setattr(write_mod.os, "fsync", fsync)
+    monkeypatch.setattr(write_mod.os, "rename", rename)
+    monkeypatch.setattr(write_mod, "_write_new_file", write)
+    out = tmp_path / "run"
+    write_receipt_set(out, FILES)
+    events = events[[kind for kind, _ in events].index("write"):]
+    kinds = [kind for kind, _ in events]
+    staging = Path(next(path for kind, path in events if kind == "write")).parent
+    # Every file written, then the filesystem flushed once (through the staging folder), then the swap, and
+    # only then the parent's fsync that makes the swap itself durable: no file is fsynced one by one.
+    assert kinds == ["write"] * len(FILES) + ["syncfs", "rename", "fsync"]
+    assert events[len(FILES)] == ("syncfs", str(staging))
+    assert events[-1] == ("fsync", str(tmp_path))
+    assert _tree(out) == FILES
+
+
+@pytest.mark.parametrize(("error", "outcome"), [(errno.EIO, "refused"), (errno.ENOSYS, "fsync each")])
+def test_a_failing_syncfs_fails_the_commit_unless_it_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int, outcome: str
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    out = tmp_path / "run"
+    write_receipt_set(out, OLD)
+    monkeypatch.setattr(write_mod, "_syncfs", lambda: lambda fd: error)
+    monkeypatch.setattr(write_mod.os, "fsync", fsync)
+    if outcome == "refused":  # a write-back error: the set is not known to be on disk, so it is not swapped in
+        with pytest.raises(ReceiptWriteError, match=f"cannot write the receipt set {out}: {os.strerror(error)}"):
+            write_receipt_set(out, FILES)
+        assert _tree(out) == OLD and _siblings(tmp_path) == ["run"]
+    else:  # a kernel without syncfs: every file and directory is fsynced instead
+        write_receipt_set(out, FILES)
+        assert _tree(out) == FILES and len(synced) >= len(FILES)
 
 
 def test_failed_swap_restores_the_old_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
