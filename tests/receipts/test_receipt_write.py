@@ -104,11 +104,8 @@ def test_failure_mid_write_leaves_old_set_and_no_staging(
     assert _siblings(tmp_path) == ["run"]
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors through /proc")
-def test_without_syncfs_every_file_and_directory_is_synced_once_after_all_are_written_and_before_the_swap(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(write_mod, "_syncfs", lambda: None)  # not Linux, or a kernel before 5.8
+def _record_disk_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The writer's writes, fsyncs and renames, in order, each with the path it touched (then done for real)."""
     events: list[tuple[str, str]] = []
     real_fsync, real_rename, real_write = os.fsync, os.rename, write_mod._write_new_file
 
@@ -127,6 +124,15 @@ def test_without_syncfs_every_file_and_directory_is_synced_once_after_all_are_wr
     monkeypatch.setattr(write_mod.os, "fsync", fsync)
     monkeypatch.setattr(write_mod.os, "rename", rename)
     monkeypatch.setattr(write_mod, "_write_new_file", write)
+    return events
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names descriptors through /proc")
+def test_without_syncfs_every_file_and_directory_is_synced_once_after_all_are_written_and_before_the_swap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write_mod, "_syncfs", lambda: None)  # not Linux, or a kernel before 5.8
+    events = _record_disk_calls(monkeypatch)
     out = tmp_path / "run"
     write_receipt_set(out, FILES)
     events = events[[kind for kind, _ in events].index("write"):]  # from staging on (the claim syncs its lock)
@@ -159,29 +165,14 @@ def test_failure_mid_write_without_previous_set_leaves_nothing(tmp_path: Path, m
 def test_with_syncfs_the_set_is_flushed_in_one_call_after_every_write_and_before_the_swap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    events: list[tuple[str, str]] = []
     real_syncfs = write_mod._syncfs()
-    real_rename, real_write = os.rename, write_mod._write_new_file
+    events = _record_disk_calls(monkeypatch)
 
     def syncfs(fd: int) -> int:
         events.append(("syncfs", os.readlink(f"/proc/self/fd/{fd}")))
         return real_syncfs(fd) if real_syncfs is not None else 0
 
-    def fsync(fd: int) -> None:
-        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
-
-    def rename(src: os.PathLike[str] | str, dst: os.PathLike[str] | str) -> None:
-        events.append(("rename", str(src)))
-        real_rename(src, dst)
-
-    def write(path: Path, data: bytes) -> None:
-        events.append(("write", str(path)))
-        real_write(path, data)
-
     monkeypatch.setattr(write_mod, "_syncfs", lambda: syncfs)
-    monkeypatch.setattr(write_mod.os, "fsync", fsync)
-    monkeypatch.setattr(write_mod.os, "rename", rename)
-    monkeypatch.setattr(write_mod, "_write_new_file", write)
     out = tmp_path / "run"
     write_receipt_set(out, FILES)
     events = events[[kind for kind, _ in events].index("write"):]
