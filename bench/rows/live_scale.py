@@ -11,11 +11,10 @@ from dataclasses import replace
 
 from bench.harness import Bench
 from bench.measure import alternate
-from bench.scenarios import get_steps
 from bench.table import Row
 
 from .format import ratio, seconds
-from .scale import scale_rows, scaling
+from .scale import scale_folder, scale_rows, scaling
 
 PER_STEP_S = 15.0 / 10_000  # the "≤ 15 s at 10,000 steps"
 LINEAR = 1.5
@@ -30,7 +29,7 @@ def measure(bench: Bench) -> list[Row]:
     rows = scale_rows("live", scale, sizes, 10_000, PER_STEP_S, LINEAR)
     if largest in sizes and not scale.stats[largest].timed_out:
         # One recording run, the bare loop's check of it, one measured run: a minute at 10,000 steps.
-        bare = bench.record(get_steps(bench.folder(f"live-{largest}") / "scenarios", largest), runs=1)
+        bare = bench.record(scale_folder(bench, "live", largest), runs=1)
         (base,) = alternate([bare], rounds=1, budget_s=0, warmup=False)
         top = scale.stats[largest]
         size = "" if largest == 10_000 else f", {largest:,} steps"

@@ -23,7 +23,7 @@ from bench.table import Row
 
 from .format import seconds
 
-__all__ = ["Scaling", "scaling", "scale_rows"]
+__all__ = ["Scaling", "scale_folder", "scale_rows", "scaling"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class Scaling:
         return (pick(self.stats[size]) - pick(self.stats[1])) / (size - 1)
 
 
+def scale_folder(bench: Bench, kind: str, size: int) -> Path:
+    """The folder of the one ``size``-step scenario a ``kind`` scaling row runs."""
+    return get_steps(bench.folder(f"{kind}-{size}") / "scenarios", size)
+
+
 def scaling(
     bench: Bench, kind: str, sizes: tuple[int, ...], child: Callable[[Path, float], Child], timeout_s: float
 ) -> Scaling:
@@ -48,7 +53,7 @@ def scaling(
     cost by half (one run printed a negative cost). The larger sizes take up to three runs each.
     """
     def folder(size: int) -> Path:
-        return get_steps(bench.folder(f"{kind}-{size}") / "scenarios", size)
+        return scale_folder(bench, kind, size)
 
     smallest, *larger = sizes
     stats: dict[int, Stats] = {}
