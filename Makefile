@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint fmt golden bench clean
+.PHONY: demo test test-all lint fmt golden templates bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ fmt: $(STAMP)
 
 golden: $(STAMP)  ## regenerate tests/golden/ on purpose, then review the diff
 	$(BIN)/python -m tests.golden.regenerate
+
+templates: $(STAMP)  ## precompile the SUMMARY.md template after editing it or upgrading jinja2
+	$(BIN)/python scripts/compile_templates.py
 
 bench: $(STAMP)  ## every issue-11 row against its same-run baseline, one table (CI: python -m bench --quick)
 	$(BIN)/python -m bench
