@@ -29,6 +29,8 @@ MAX_DEPTH = 64
 MAX_INT_BITS = 256
 MAX_PLAIN_DIGITS = 100
 TOO_DEEP = "[nested too deep]"
+_INT_CHARS = frozenset("-0123456789")
+_MAX_KEYS = 4096
 
 
 def _forms(secret: str) -> set[str]:
@@ -53,6 +55,10 @@ class Redactor:
         # Longest first, so a secret that contains another is replaced whole.
         self._secrets = sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
         self._urls = sorted(((u.rstrip("/"), name) for u, name in (urls or {}).items() if u), reverse=True)
+        # Only a form made of digits and '-' can occur in an integer's text: without one, integers pass untouched.
+        self._numeric = any(set(form) <= _INT_CHARS for form in self._secrets)
+        # Answers repeat their keys: each key's redacted text and whether it names a secret, remembered (bounded).
+        self._keys: dict[str, tuple[str, bool]] = {}
 
     def text(self, value: str) -> str:
         for secret in self._secrets:
@@ -74,6 +80,14 @@ class Redactor:
             for name, value in headers
         }
 
+    def _key(self, key: str) -> tuple[str, bool]:
+        known = self._keys.get(key)
+        if known is None:
+            known = (self.text(key), SECRET_KEY.search(key) is not None)
+            if len(self._keys) < _MAX_KEYS:
+                self._keys[key] = known
+        return known
+
     def value(self, obj: Any, depth: int = 0) -> Any:
         """A JSON tree made receipt-safe: secret fields and values redacted, numbers exact strings.
 
@@ -83,13 +97,17 @@ class Redactor:
         """
         if depth > MAX_DEPTH:
             return TOO_DEEP
-        if isinstance(obj, Mapping):
+        kind = type(obj)
+        if kind is str:
+            return self.text(obj)
+        if kind is dict or isinstance(obj, Mapping):
             # Keys too: an answer keyed by a token ({"<token>": {...}}) must not carry it into a receipt.
-            return {
-                self.text(str(k)): REDACTED if SECRET_KEY.search(str(k)) and v is not None else self.value(v, depth + 1)
-                for k, v in obj.items()
-            }
-        if isinstance(obj, (list, tuple)):
+            redacted: dict[str, Any] = {}
+            for k, v in obj.items():
+                key, secret = self._key(str(k))
+                redacted[key] = REDACTED if secret and v is not None else self.value(v, depth + 1)
+            return redacted
+        if kind is list or isinstance(obj, (list, tuple)):
             return [self.value(v, depth + 1) for v in obj]
         if isinstance(obj, bool) or obj is None:
             return obj
@@ -97,7 +115,7 @@ class Redactor:
             if obj.bit_length() > MAX_INT_BITS:
                 return self.value(Decimal(obj))
             # A numeric secret (a PIN-like token) echoed back as a JSON number is still a secret.
-            return REDACTED if self.text(str(obj)) != str(obj) else obj
+            return REDACTED if self._numeric and self.text(str(obj)) != str(obj) else obj
         if isinstance(obj, Decimal):
             shown = decimal_str(obj) if obj.is_finite() and abs(obj.adjusted()) <= MAX_PLAIN_DIGITS else str(obj)
             return self.text(shown)

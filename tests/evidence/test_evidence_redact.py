@@ -11,7 +11,7 @@ from urllib.parse import quote, quote_plus
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.evidence.redact import MAX_DEPTH, REDACTED, TOO_DEEP, Redactor
+from runner.evidence.redact import _MAX_KEYS, MAX_DEPTH, REDACTED, TOO_DEEP, Redactor
 
 # Lowercase and digits: a secret can then never be part of the marker "[REDACTED]" that replaces it.
 SECRETS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.~", min_size=4, max_size=40).filter(
@@ -99,3 +99,27 @@ def test_urls_name_their_input_not_the_host() -> None:
     redactor = Redactor([], {"https://tenant.example": "AXIS_BASE_URL"})
     assert redactor.url("https://tenant.example/api/x?y=1") == "$AXIS_BASE_URL/api/x?y=1"
     assert redactor.url("https://tenant.example.evil/api") == "https://tenant.example.evil/api"
+
+
+@given(st.integers(-(2**70), 2**70), st.data())
+def test_a_numeric_secret_inside_a_json_number_is_redacted(number: int, data: st.DataObject) -> None:
+    text = str(number)
+    start = data.draw(st.integers(0, max(0, len(text) - 4)))
+    secret = text[start:start + data.draw(st.integers(4, 12))]
+    if len(secret) < 4:
+        secret = text.rjust(4, "0")  # a PIN-like secret longer than the number: never inside it
+        assert Redactor([secret]).value([number]) == [number]
+    else:
+        assert Redactor([secret]).value({"n": number, "m": [number]}) == {"n": REDACTED, "m": [REDACTED]}
+    assert Redactor(["abcd-token"]).value(number) == number  # no all-digit form: integers pass untouched
+
+
+def test_keys_stay_redacted_past_the_remembered_ones() -> None:
+    """The redactor remembers a bounded number of keys; the ones after the bound are redacted all the same."""
+    redactor = Redactor(["bxycz"])
+    answer = {f"k{i}-bxycz": i for i in range(6000)} | {"rollbackToken": "t", "plain": "bxycz"}
+    for _ in range(2):  # the second pass reads remembered keys
+        shown = redactor.value(answer)
+        assert not any("bxycz" in key for key in shown) and len(shown) == len(answer)
+        assert shown["rollbackToken"] == REDACTED and shown["plain"] == REDACTED
+    assert len(redactor._keys) == _MAX_KEYS  # a hostile answer's unique keys do not grow it without bound
