@@ -63,6 +63,7 @@ MAX_DIGITS = 100
 TOO_LONG = f"number too long: at most {MAX_DIGITS} digits when written out in full"
 # Scalar strings up to this length are interned by the event loader.
 _INTERNED = 64
+_UNSEEN = object()
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -305,6 +306,8 @@ class _EventWalker:
     def __init__(self, loader: Any) -> None:
         self._loader = loader
         self.lines: dict[Path, int] = {}
+        # Short plain scalars repeat (keys, operators, methods): each text is resolved and converted once.
+        self._plain: dict[str, Any] = {}
 
     def _next(self, kind: type[yaml.Event] | None = None) -> Any:
         event = self._loader.get_event()
@@ -336,33 +339,47 @@ class _EventWalker:
         if len(path) >= MAX_DEPTH - 2:
             raise _NotATree
         if isinstance(event, yaml.ScalarEvent):
-            if not event.value and not event.style:  # libyaml marks an empty plain scalar unlike PyYAML
+            text, style = event.value, event.style
+            if event.tag is None:
+                if style:  # quoted or block, untagged: the resolvers give every such scalar the str tag
+                    return sys.intern(text) if len(text) <= _INTERNED else text
+                known = self._plain.get(text, _UNSEEN)  # a plain scalar resolves by its text alone
+                if known is not _UNSEEN:
+                    return known
+            if not text and not style:  # libyaml marks an empty plain scalar unlike PyYAML
                 raise _NotATree
-            tag = self._tag(ScalarNode, event, event.value)
+            tag = self._tag(ScalarNode, event, text)
             mark: Any = event.start_mark  # libyaml's Mark, which a node composed in C holds too
-            value = scalar_value(ScalarNode(tag, event.value, mark, mark, event.style))
+            value = scalar_value(ScalarNode(tag, text, mark, mark, style))
             # One object for each repeated short string (keys, operation names, paths), not one per occurrence:
             # they outlive the file in the scenario and in every step's summary entry (issue 11).
-            return sys.intern(value) if type(value) is str and len(value) <= _INTERNED else value
+            if type(value) is str and len(value) <= _INTERNED:
+                value = sys.intern(value)
+            if event.tag is None and len(text) <= _INTERNED:
+                self._plain[text] = value
+            return value
+        # An untagged collection resolves to the plain seq or map tag (no path resolvers): only a tagged one is asked.
+        next_event, lines = self._loader.get_event, self.lines
         if isinstance(event, yaml.SequenceStartEvent):
-            if self._tag(SequenceNode, event, None) != _SEQ:
+            if event.tag is not None and self._tag(SequenceNode, event, None) != _SEQ:
                 raise _NotATree
             items: list[Any] = []
-            while not isinstance(item := self._next(), yaml.SequenceEndEvent):
+            while type(item := next_event()) is not yaml.SequenceEndEvent:
                 where = path + (len(items),)
-                self.lines[where] = int(item.start_mark.line) + 1
+                lines[where] = item.start_mark.line + 1
                 items.append(self._value(item, where))
             return items
         if isinstance(event, yaml.MappingStartEvent):
-            if self._tag(MappingNode, event, None) != _MAP:
+            if event.tag is not None and self._tag(MappingNode, event, None) != _MAP:
                 raise _NotATree
             data: dict[str, Any] = {}
-            while not isinstance(key_event := self._next(), yaml.MappingEndEvent):
-                key = self._value(key_event, path) if isinstance(key_event, yaml.ScalarEvent) else None
-                if not isinstance(key, str) or key in data or (key == "<<" and not key_event.style):
+            while type(key_event := next_event()) is not yaml.MappingEndEvent:
+                key = self._value(key_event, path) if type(key_event) is yaml.ScalarEvent else None
+                if type(key) is not str or key in data or (key == "<<" and not key_event.style):
                     raise _NotATree
-                self.lines[path + (key,)] = int(key_event.start_mark.line) + 1
-                data[key] = self._value(self._next(), path + (key,))
+                where = path + (key,)
+                lines[where] = key_event.start_mark.line + 1
+                data[key] = self._value(next_event(), where)
             return data
         raise _NotATree  # an alias, or an event no tree of plain values has
 

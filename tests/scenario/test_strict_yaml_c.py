@@ -35,6 +35,10 @@ SNIPPETS = [
     "a: \x07\n", "a: \x00\n", "steps:\n  - {id: s1, call: x, with: {n: 1e-99999999}}\n", "a: " + "9" * 101 + "\n",
     "[" * 70 + "]" * 70 + "\n", "[" * 60 + "]" * 60 + "\n", "a:\n" + "".join("  " * i + "- x\n" for i in range(1, 70)),
     "a: [1, {b: [2, {c: 3}]}]\nd: -1\ne: +1\nf: 1.\ng: 1.50\n", "key with spaces: v\n\"quoted key\": v\n",
+    # The event loader resolves each plain text once: the same text quoted, tagged or plain must still differ.
+    "a: 1\nb: '1'\nc: !!str 1\nd: 1\ne: \"1\"\nf: |\n  1\n", "- !!str true\n- true\n- 'true'\n- true\n",
+    "- 1.50\n- !!float 1.50\n- 1.50\n- !!int 1.50\n", "- 017\n- 017\n", "a: !!map {b: 1}\nc: !!seq [1]\nd: ! {e: 1}\n",
+    "a: !!seq {b: 1}\n", "a: !!map [1]\n", "'1': x\n1: y\n",
 ]
 
 
