@@ -132,10 +132,14 @@ def _render(spec: RequestSpec, request_id: str, ctx: Context) -> Rendered:
     return Rendered(prepare(spec, base_url=ctx.base_url, request_id=request_id, auth_headers=auth))
 
 
-def _rendered(name: str, kwargs: dict[str, Any], scenario: str, step: str, ctx: Context) -> tuple[Rendered, ...]:
+def _ids(ctx: Context, scenario: str, step: str) -> tuple[str, str]:
+    """The step's request id and idempotency key: two digests, taken once (its requests and polls share them)."""
+    return ctx.ids.request_id(scenario, step), ctx.ids.idempotency_key(scenario, step)
+
+
+def _rendered(name: str, kwargs: dict[str, Any], ids: tuple[str, str], ctx: Context) -> tuple[Rendered, ...]:
     specs = build(name, **kwargs)
-    rid = ctx.ids.request_id(scenario, step)
-    idem = ctx.ids.idempotency_key(scenario, step)
+    rid, idem = ids
     return tuple(
         _render(spec.with_idempotency_key(idem) if spec.mutating else spec, sub_request_id(rid, i, len(specs)), ctx)
         for i, spec in enumerate(specs, start=1)
@@ -180,7 +184,7 @@ def _holds(step: CallStep, answer: CallResult) -> bool:
     return all(check(expectation, result).passed for expectation in step.expect)
 
 
-async def _answer(step: CallStep, kwargs: dict[str, Any], scenario: str, ctx: Context, polls: list[int]
+async def _answer(step: CallStep, kwargs: dict[str, Any], ids: tuple[str, str], ctx: Context, polls: list[int]
                   ) -> CallResult:
     """The call's answer; with ``until:``, the first that meets ``expect`` or the last of the budget.
 
@@ -196,8 +200,8 @@ async def _answer(step: CallStep, kwargs: dict[str, Any], scenario: str, ctx: Co
     async def once() -> CallResult:
         return await client.call(
             step.call,
-            request_id=ctx.ids.request_id(scenario, step.id),
-            idempotency_key=ctx.ids.idempotency_key(scenario, step.id),
+            request_id=ids[0],
+            idempotency_key=ids[1],
             parse_float=Decimal,
             **kwargs,
         )
@@ -228,11 +232,11 @@ def _unsaved(step: CallStep, state: ScenarioState, ctx: Context) -> str | None:
 
 
 async def _call(step: CallStep, state: ScenarioState, ctx: Context, *, cleanup: bool = False) -> StepResult:
-    scenario = state.scenario.id
+    ids = _ids(ctx, state.scenario.id, step.id)
     polling = _polling(step)
     if not ctx.live:
         kwargs = resolve(step.with_, _dry_inputs(ctx), state.dry_saved)
-        requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
+        requests = _rendered(step.call, kwargs, ids, ctx)
         notes = [f"would call {step.call}"]
         if polling is not None:
             notes[0] += (f" until its expect holds, every {decimal_str(polling.every_s)} s,"
@@ -246,14 +250,14 @@ async def _call(step: CallStep, state: ScenarioState, ctx: Context, *, cleanup: 
     if cleanup and (why := _unsaved(step, state, ctx)):
         return _result(step.id, "call", "skipped", "input_not_provided", why, call=step.call)
     kwargs = resolve(step.with_, ctx.inputs, state.saved)
-    requests = _rendered(step.call, kwargs, scenario, step.id, ctx)
+    requests = _rendered(step.call, kwargs, ids, ctx)
     if _is_effectful(step, kwargs) and not ctx.confirm:
         return _result(step.id, "call", "blocked", "confirmation_required",
                        f"{step.call} would take effect; rerun with --confirm to allow it", call=step.call,
                        requests=requests)
     counted: list[int] = []
     try:
-        answer = await _answer(step, kwargs, scenario, ctx, counted)
+        answer = await _answer(step, kwargs, ids, ctx, counted)
     except VeliKeyError as exc:
         return _error(step.id, "call", exc, call=step.call, requests=requests,
                       exchanges=_failed_exchange(requests, exc), polling=_polling(step, len(counted) or None))
@@ -386,10 +390,11 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
     spec = step.metering
     before_step = state.scenario.step(spec.before)
     assert isinstance(before_step, CallStep)
-    scenario, rid = state.scenario.id, ctx.ids.request_id(state.scenario.id, step.id)
+    ids = _ids(ctx, state.scenario.id, step.id)
+    rid = ids[0]
     if not ctx.live:
         kwargs = resolve(before_step.with_, _dry_inputs(ctx), state.dry_saved)
-        requests = _rendered(before_step.call, kwargs, scenario, step.id, ctx)
+        requests = _rendered(before_step.call, kwargs, ids, ctx)
         return _result(step.id, "metering", "planned", "dry_run_planned",
                        f"would poll {before_step.call} for up to {spec.settle_s} s and compare {spec.path}",
                        requests=requests)
@@ -401,7 +406,7 @@ async def _metering(step: MeteringStep, index: int, state: ScenarioState, ctx: C
         return _result(step.id, "metering", "failed", "invalid_response",
                        f"step {spec.before!r} has no number at {spec.path!r}", metering=metering)
     kwargs = state.kwargs[spec.before]
-    requests = _rendered(before_step.call, kwargs, scenario, step.id, ctx)
+    requests = _rendered(before_step.call, kwargs, ids, ctx)
     assert ctx.client is not None
     client = ctx.client
 
