@@ -314,3 +314,23 @@ def test_atomic_write_bytes_failure_keeps_old_content(tmp_path: Path, monkeypatc
         atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert _siblings(tmp_path) == ["file.json"]
+
+
+@pytest.mark.parametrize("sizes", [[], [0], [5], [3] * 40_000, [70_000], [10, 70_000, 10], [65_535, 1, 65_536, 2]])
+def test_a_staged_file_holds_its_chunks_exactly_even_through_short_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sizes: list[int]) -> None:
+    """Small chunks are gathered, large ones written as they come; a write that takes less is resumed."""
+    chunks = [bytes([n % 251]) * size for n, size in enumerate(sizes)]
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:7_001])))
+    with claim_out_dir(tmp_path / "run") as claim, StagedSet(tmp_path / "run", claim) as staged:
+        digest = staged.write("SUMMARY.md", iter(chunks))
+        staged.write("python-sdk-e2e-result.json", [b"{}\n"])
+        with pytest.raises(ValueError, match="already in the staged set"):
+            staged.write("SUMMARY.md", [b"again"])
+        staged.commit()
+    assert (tmp_path / "run" / "SUMMARY.md").read_bytes() == b"".join(chunks)
+    assert digest == hashlib.sha256(b"".join(chunks)).hexdigest()
+    with pytest.raises(FileExistsError):  # the file must be new: a leftover is never appended to or truncated
+        write_mod._write_new_file(tmp_path / "run" / "SUMMARY.md", [b"x"])
+    assert (tmp_path / "run" / "SUMMARY.md").read_bytes() == b"".join(chunks)
