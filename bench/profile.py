@@ -41,33 +41,27 @@ def _workload(bench: Bench, target: str) -> list[str]:
     return _live(bench, folder, target)
 
 
-def _importtime(bench: Bench) -> str:
-    done = subprocess.run(
-        [bench.python, "-X", "importtime", "-m", "runner", "--help"],
-        env=bench.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+def _import_times(command: list[str], bench: Bench) -> list[tuple[int, int, str]]:
+    """``-X importtime`` of ``command``: each import's own and cumulative µs and its name, indented by depth."""
+    done = subprocess.run([command[0], "-X", "importtime", *command[1:]], env=bench.env, cwd=ROOT,
+                          capture_output=True, text=True)
     rows = []
     for line in done.stderr.splitlines():
         parts = line.removeprefix("import time:").split("|")
-        if len(parts) == 3 and parts[1].strip().isdigit():
-            rows.append((int(parts[1]), parts[2].rstrip()))
-    rows.sort(reverse=True)
+        if len(parts) == 3 and parts[0].strip().isdigit() and parts[1].strip().isdigit():
+            rows.append((int(parts[0]), int(parts[1]), parts[2].rstrip()))
+    return rows
+
+
+def _importtime(bench: Bench) -> str:
+    rows = sorted(((cumulative, name) for _, cumulative, name in
+                   _import_times([bench.python, "-m", "runner", "--help"], bench)), reverse=True)
     return "\n".join(f"{us / 1000:8.1f} ms  {name}" for us, name in rows[:TOP])
 
 
 def _import_self_times(command: list[str], bench: Bench) -> dict[str, int]:
     """``-X importtime``'s own time (µs) of each module ``command`` imports."""
-    done = subprocess.run([command[0], "-X", "importtime", *command[1:]], env=bench.env, cwd=ROOT,
-                          capture_output=True, text=True)
-    times: dict[str, int] = {}
-    for line in done.stderr.splitlines():
-        parts = line.removeprefix("import time:").split("|")
-        if len(parts) == 3 and parts[0].strip().isdigit():
-            times[parts[2].strip()] = int(parts[0])
-    return times
+    return {name.strip(): own for own, _, name in _import_times(command, bench)}
 
 
 def _startup(bench: Bench) -> str:
