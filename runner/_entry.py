@@ -6,19 +6,14 @@ loads it ends the process with exit 130 instead of a traceback from inside some 
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 
-from runner import control
+from runner import control, heap
 
 
 def main() -> None:
-    # A run allocates much and frees little until it ends (imports, pydantic models, the YAML composed
-    # into scenarios, one result per step), so at the default threshold (700) the collector keeps
-    # re-walking live objects: a 10,000-step dry run spent 1.4 s of its ~3.8 s CPU in it (9 full
-    # collections), 0.43 s at 10,000 (none). Cyclic garbage is rare here; it is still collected.
-    gc.set_threshold(10_000)
+    heap.own()
     # ``import httpx`` tries ``from ._main import main`` (httpx's own command line), which loads
     # rich and pygments whenever they are installed (schemathesis brings them): ~50 ms of every
     # run's start-up for a command this process never calls. None in sys.modules makes that
@@ -29,6 +24,6 @@ def main() -> None:
     # every installed distribution (10-35 ms in a CI venv of ~75 packages); the CLI runs none, and a
     # plugin installed for the user's own code (a tracer) has no business in a release gate's run.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    with control.loading():
+    with control.loading(), heap.long_lived():
         from runner.cli import main as cli_main
     cli_main()

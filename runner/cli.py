@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from runner import __version__, exits
+from runner import __version__, exits, heap
 from runner.control import DEFAULT_LIVE_DEADLINE_S, exit_interrupted
 
 if TYPE_CHECKING:
@@ -130,7 +130,9 @@ def _execute(config: RunConfig, verbosity: int = 0) -> None:
     from dataclasses import replace
 
     from runner.config import InputError, ReceiptsNotWritten
-    from runner.pipeline import run
+
+    with heap.long_lived():
+        from runner.pipeline import run
 
     progress = {-1: None, 0: _progress, 1: _verbose_progress}[verbosity]
     try:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lowest first: a module may import modules of its own layer or of a layer before it, never after.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner", "runner._resources", "runner.canonical", "runner.config", "runner.exits", "runner.ids",
-     "runner.inputs", "runner.reasons", "runner.catalog_schemas", "runner.control", "runner.transport",
+     "runner.inputs", "runner.reasons", "runner.catalog_schemas", "runner.control", "runner.heap", "runner.transport",
      "runner.shard"),
     ("runner.scenario",),
     ("runner.preflight",),
