@@ -216,6 +216,7 @@ class StagedSet:
         self._token = secrets.token_hex(8)
         self._staging = staging_name(self.out_dir, "tmp", self._token)
         self._directories = {self._staging}
+        self._folders: dict[tuple[str, ...], str] = {(): os.fspath(self._staging)}
         self._open = False
 
     def __enter__(self) -> StagedSet:
@@ -235,15 +236,20 @@ class StagedSet:
         if name in self.digests:
             raise ValueError(f"{name!r} is already in the staged set")
         parts = _relative_parts(name)
-        folder = self._staging.joinpath(*parts[:-1]) if len(parts) > 1 else self._staging
         digest = hashlib.sha256()
         with self._os_errors():
-            if folder not in self._directories:
-                folder.mkdir(parents=True, exist_ok=True)
-                self._directories.update([folder, *folder.parents[: len(parts) - 2]])
+            folder = self._folders.get(parts[:-1]) or self._folder(parts[:-1])
             _write_new_file(os.path.join(folder, parts[-1]), _hashed(chunks, digest))
-        self.digests[name] = digest.hexdigest()
-        return self.digests[name]
+        self.digests[name] = hexdigest = digest.hexdigest()
+        return hexdigest
+
+    def _folder(self, parts: tuple[str, ...]) -> str:
+        """The staging folder ``parts`` (made now); its path is kept as a string, so a write makes no path object."""
+        folder = self._staging.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._directories.update([folder, *folder.parents[: len(parts) - 1]])
+        self._folders[parts] = path = os.fspath(folder)
+        return path
 
     def commit(self) -> None:
         """Sync every file, then every directory, then swap the set in as ``out_dir`` (the previous set parked,
