@@ -215,7 +215,7 @@ class StagedSet:
         self.digests: dict[str, str] = {}
         self._token = secrets.token_hex(8)
         self._staging = staging_name(self.out_dir, "tmp", self._token)
-        self._directories = {self._staging}
+        # Each folder made so far, by its name parts, as the string a write joins its file name to.
         self._folders: dict[tuple[str, ...], str] = {(): os.fspath(self._staging)}
         self._open = False
 
@@ -247,7 +247,6 @@ class StagedSet:
         """The staging folder ``parts`` (made now); its path is kept as a string, so a write makes no path object."""
         folder = self._staging.joinpath(*parts)
         folder.mkdir(parents=True, exist_ok=True)
-        self._directories.update([folder, *folder.parents[: len(parts) - 1]])
         self._folders[parts] = path = os.fspath(folder)
         return path
 
@@ -284,8 +283,10 @@ class StagedSet:
             shares = [written[n::_SYNC_THREADS] for n in range(_SYNC_THREADS)]
             for _ in pool.map(_fsync_files, shares):
                 pass
-        for directory in sorted(self._directories, key=lambda p: len(p.parts), reverse=True):
-            _fsync_dir(directory)
+        # Every folder a file was written in, and each folder between it and the staging root (each holds a new entry).
+        directories = {parts[:depth] for parts in self._folders for depth in range(len(parts) + 1)}
+        for parts in sorted(directories, key=len, reverse=True):
+            _fsync_dir(self._staging.joinpath(*parts))
 
     def discard(self) -> None:
         """Remove the staging directory unless the set was committed; ``out_dir`` is untouched."""
